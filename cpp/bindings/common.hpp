@@ -1,0 +1,77 @@
+// Shared by the register_*.cpp files: conversion of Python specs to core types, and running a long
+// computation with the GIL released while the calling thread watches for Ctrl-C.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "htsgd/landscapes.hpp"
+#include "htsgd/noise.hpp"
+#include "htsgd/parallel.hpp"
+
+namespace py = pybind11;
+
+namespace htsgd::bindings {
+
+template <class T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+inline std::vector<double> to_vector(const py::handle& obj) {
+  const auto a = py::cast<CArray<double>>(obj);
+  return std::vector<double>(a.data(), a.data() + a.size());
+}
+
+NoiseLaw noise_from_spec(const py::dict& spec);
+Landscape1D landscape_1d_from_spec(const py::dict& spec);
+LandscapeND landscape_nd_from_spec(const py::dict& spec);
+
+// Runs work(stop) on a worker thread (which becomes the master of its own OpenMP team) while this
+// thread, without the GIL, polls Python's signal handlers every 50 ms. On Ctrl-C the stop flag is set,
+// the worker returns at its next check, it is joined (no thread outlives the call), and the
+// KeyboardInterrupt raised by the handler propagates.
+template <class Work>
+void run_interruptible(Work&& work) {
+  StopFlag stop{false};
+  std::exception_ptr error;
+  bool interrupted = false;
+  {
+    py::gil_scoped_release release;
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    std::thread worker([&] {
+      try {
+        work(stop);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+      cv.notify_one();
+    });
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mutex);
+      if (cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; })) break;
+      lock.unlock();
+      py::gil_scoped_acquire acquire;
+      if (PyErr_CheckSignals() != 0) {
+        interrupted = true;
+        stop.store(true);
+        break;
+      }
+    }
+    worker.join();
+  }
+  if (interrupted) throw py::error_already_set();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace htsgd::bindings

@@ -1,0 +1,25 @@
+// htsgd._core: registers one submodule-sized group of functions per concept; no logic here.
+#include <pybind11/pybind11.h>
+
+#include "htsgd/parallel.hpp"
+
+namespace py = pybind11;
+
+namespace htsgd::bindings {
+void register_noise(py::module_& m);
+void register_landscapes(py::module_& m);
+void register_simulation(py::module_& m);
+}  // namespace htsgd::bindings
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "htsgd C++ core: counter-based randomness, noise samplers, landscapes, dynamics, exit times";
+  m.def("max_threads", &htsgd::max_threads, "Threads OpenMP would use by default (1 without OpenMP).");
+#ifdef _OPENMP
+  m.attr("has_openmp") = true;
+#else
+  m.attr("has_openmp") = false;
+#endif
+  htsgd::bindings::register_noise(m);
+  htsgd::bindings::register_landscapes(m);
+  htsgd::bindings::register_simulation(m);
+}

@@ -1,0 +1,46 @@
+#include <pybind11/stl.h>
+
+#include "common.hpp"
+#include "htsgd/sampling.hpp"
+
+namespace htsgd::bindings {
+
+template <class T>
+void fill_into(py::array_t<T>& out, const NoiseLaw& law, std::uint64_t seed, std::uint64_t counter, int n_threads) {
+  if (!(out.flags() & py::array::c_style) || !out.writeable())
+    throw std::invalid_argument("out must be a writable C-contiguous array");
+  T* data = out.mutable_data();
+  const auto n = static_cast<std::size_t>(out.size());
+  run_interruptible([&](const StopFlag&) { fill_noise(law, seed, counter, data, n, n_threads); });
+}
+
+void register_noise(py::module_& m) {
+  m.def(
+      "philox4x32",
+      [](std::array<std::uint32_t, 4> counter, std::array<std::uint32_t, 2> key) { return philox4x32(counter, key); },
+      py::arg("counter"), py::arg("key"), "One Philox4x32-10 block (for known-answer tests).");
+  m.def(
+      "fill_noise",
+      [](py::array out, const std::string& law, double alpha, double scale, std::uint64_t seed,
+         std::uint64_t counter, int n_threads) {
+        py::dict spec;
+        spec["kind"] = law;
+        spec["alpha"] = alpha;
+        spec["scale"] = scale;
+        const NoiseLaw noise = noise_from_spec(spec);
+        if (py::isinstance<py::array_t<double>>(out) && out.dtype().is(py::dtype::of<double>())) {
+          auto a = py::reinterpret_borrow<py::array_t<double>>(out);
+          fill_into(a, noise, seed, counter, n_threads);
+        } else if (out.dtype().is(py::dtype::of<float>())) {
+          auto a = py::reinterpret_borrow<py::array_t<float>>(out);
+          fill_into(a, noise, seed, counter, n_threads);
+        } else {
+          throw py::type_error("out must be a float32 or float64 numpy array");
+        }
+      },
+      py::arg("out"), py::arg("law"), py::arg("alpha"), py::arg("scale"), py::arg("seed"), py::arg("counter"),
+      py::arg("n_threads") = 0,
+      "Fill `out` in place with i.i.d. variates; variate i depends only on (seed, counter, i).");
+}
+
+}  // namespace htsgd::bindings

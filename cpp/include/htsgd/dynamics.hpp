@@ -1,0 +1,88 @@
+// One step of truncated heavy-tailed SGD:  x <- proj( x + phi_b(-lr * grad f(x) + lr * Z) ).
+// The noise of step k of particle p is drawn from the Dynamics stream at (p, k): slot j for coordinate j,
+// slot d for the radius of isotropic noise.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "htsgd/noise.hpp"
+#include "htsgd/streams.hpp"
+#include "htsgd/truncation.hpp"
+
+namespace htsgd {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Projection onto [lo, hi] that lets NaN through (std::clamp would too, but this states the intent).
+inline double project(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+struct Step1D {
+  double lr = 0.01;
+  double truncation = kInf;                // b; +inf = untruncated
+  double lo = -kInf, hi = kInf;            // bounds of the projection
+};
+
+template <class L, class S>
+inline double step_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std::uint32_t particle,
+                      std::uint64_t step, double x) {
+  BlockSource src(key, Stream::Dynamics, particle, step, 0);
+  const double w = p.lr * (sampler(src) - landscape.grad(x));
+  return project(x + truncate(w, p.truncation), p.lo, p.hi);
+}
+
+enum class Clip : int { Norm = 0, Coordinate = 1 };
+
+struct StepND {
+  std::size_t dim = 1;
+  double lr = 0.01;
+  double truncation = kInf;
+  Clip clip = Clip::Norm;
+  bool isotropic = false;                  // radius from the 1-D law times a uniform direction
+  std::vector<double> lo, hi;              // bounds of the projection (size dim; +-inf allowed)
+};
+
+// Per-thread scratch of a d-dimensional step: no allocation inside the loop.
+struct ScratchND {
+  std::vector<double> g, w;
+  explicit ScratchND(std::size_t d) : g(d), w(d) {}
+};
+
+template <class L, class S>
+inline void step_nd(const L& landscape, const S& sampler, const StepND& p, Key key, std::uint32_t particle,
+                    std::uint64_t step, double* x, ScratchND& s) {
+  const std::size_t d = p.dim;
+  landscape.grad(x, s.g.data());
+  if (p.isotropic) {
+    const GaussianSampler normal(NoiseLaw{NoiseKind::Gaussian, 2.0, 1.0});
+    double ss = 0.0;
+    for (std::size_t j = 0; j < d; ++j) {
+      BlockSource src(key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(j));
+      s.w[j] = normal(src);
+      ss += s.w[j] * s.w[j];
+    }
+    BlockSource rsrc(key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(d));
+    const double radius = std::fabs(sampler(rsrc)) / std::sqrt(ss);
+    for (std::size_t j = 0; j < d; ++j) s.w[j] = p.lr * (radius * s.w[j] - s.g[j]);
+  } else {
+    for (std::size_t j = 0; j < d; ++j) {
+      BlockSource src(key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(j));
+      s.w[j] = p.lr * (sampler(src) - s.g[j]);
+    }
+  }
+  if (p.clip == Clip::Norm)
+    truncate_norm(s.w.data(), d, p.truncation);
+  else
+    truncate_coordinates(s.w.data(), d, p.truncation);
+  for (std::size_t j = 0; j < d; ++j) x[j] = project(x[j] + s.w[j], p.lo[j], p.hi[j]);
+}
+
+inline bool all_finite(const double* x, std::size_t d) {
+  for (std::size_t j = 0; j < d; ++j)
+    if (!std::isfinite(x[j])) return false;
+  return true;
+}
+
+}  // namespace htsgd

@@ -1,0 +1,99 @@
+// Landscapes: value and gradient. 1-D kinds are small value types whose grad() inlines into the hot loop;
+// d-dimensional kinds write the gradient into a buffer.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+#include <variant>
+#include <vector>
+
+namespace htsgd {
+
+// f(x) = sum_k c_k x^k, coefficients in increasing degree (value) and the derivative's coefficients (grad).
+struct Polynomial {
+  std::vector<double> value_coef, grad_coef;
+  static double horner(const std::vector<double>& c, double x) {
+    double acc = 0.0;
+    for (std::size_t k = c.size(); k-- > 0;) acc = acc * x + c[k];
+    return acc;
+  }
+  double value(double x) const { return horner(value_coef, x); }
+  double grad(double x) const { return horner(grad_coef, x); }
+};
+
+// f'(x) = scale * prod_k (x - c_k): the product form puts the critical points exactly at c_k, whatever
+// rounding an expanded polynomial would add. The value uses the expanded antiderivative.
+struct CriticalPoints {
+  std::vector<double> points, value_coef;
+  double scale = 1.0;
+  double value(double x) const { return Polynomial::horner(value_coef, x); }
+  double grad(double x) const {
+    double acc = scale;
+    for (double c : points) acc *= (x - c);
+    return acc;
+  }
+};
+
+// Gradient given on an increasing grid, interpolated linearly; outside the grid the end segments are
+// extended linearly (a confining landscape stays confining). value: the exact integral of that
+// interpolant, anchored at f(grid[0]) = 0.
+struct Tabulated {
+  std::vector<double> x, g, f;  // f: cumulative integral at the nodes
+  std::size_t segment(double t) const {
+    const auto it = std::upper_bound(x.begin() + 1, x.end() - 1, t);
+    return static_cast<std::size_t>(it - x.begin()) - 1;
+  }
+  double grad(double t) const {
+    if (!(t == t)) return t;  // NaN stays NaN
+    const std::size_t i = segment(t);
+    const double s = (g[i + 1] - g[i]) / (x[i + 1] - x[i]);
+    return g[i] + s * (t - x[i]);
+  }
+  double value(double t) const {
+    if (!(t == t)) return t;
+    const std::size_t i = segment(t);
+    const double s = (g[i + 1] - g[i]) / (x[i + 1] - x[i]), h = t - x[i];
+    return f[i] + g[i] * h + 0.5 * s * h * h;
+  }
+};
+
+using Landscape1D = std::variant<Polynomial, CriticalPoints, Tabulated>;
+
+// f(x) = 1/2 (x - c)^T H (x - c), H symmetric (row-major d x d).
+struct Quadratic {
+  std::size_t dim = 1;
+  std::vector<double> hessian, center;
+  double value(const double* x) const {
+    double v = 0.0;
+    for (std::size_t i = 0; i < dim; ++i)
+      for (std::size_t j = 0; j < dim; ++j) v += (x[i] - center[i]) * hessian[i * dim + j] * (x[j] - center[j]);
+    return 0.5 * v;
+  }
+  void grad(const double* x, double* out) const {
+    for (std::size_t i = 0; i < dim; ++i) {
+      double acc = 0.0;
+      for (std::size_t j = 0; j < dim; ++j) acc += hessian[i * dim + j] * (x[j] - center[j]);
+      out[i] = acc;
+    }
+  }
+};
+
+// f(x) = sum_i f1(x_i): a 1-D multi-well landscape in every coordinate (2^d wells for the double well).
+template <class L1>
+struct Separable {
+  std::size_t dim = 1;
+  L1 component;
+  double value(const double* x) const {
+    double v = 0.0;
+    for (std::size_t i = 0; i < dim; ++i) v += component.value(x[i]);
+    return v;
+  }
+  void grad(const double* x, double* out) const {
+    for (std::size_t i = 0; i < dim; ++i) out[i] = component.grad(x[i]);
+  }
+};
+
+using LandscapeND = std::variant<Quadratic, Separable<Polynomial>, Separable<CriticalPoints>, Separable<Tabulated>>;
+
+}  // namespace htsgd
