@@ -9,6 +9,7 @@ namespace htsgd::bindings {
 void register_noise(py::module_& m);
 void register_landscapes(py::module_& m);
 void register_simulation(py::module_& m);
+void register_truncation(py::module_& m);
 }  // namespace htsgd::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_core, m) {
   htsgd::bindings::register_noise(m);
   htsgd::bindings::register_landscapes(m);
   htsgd::bindings::register_simulation(m);
+  htsgd::bindings::register_truncation(m);
 }

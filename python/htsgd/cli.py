@@ -1,0 +1,56 @@
+"""Command line: ``htsgd demo`` and ``htsgd reproduce <experiment>``.
+
+Each reproduction lives in ``htsgd.reproduce.<module>`` and exposes ``add_arguments(parser)`` and
+``main(args) -> int``; modules are imported only when their command runs.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# command name -> module under htsgd.reproduce
+REPRODUCTIONS: dict[str, str] = {}
+
+
+def _available_reproductions() -> dict[str, str]:
+    out = {}
+    for name, module in REPRODUCTIONS.items():
+        if importlib.util.find_spec(f"htsgd.reproduce.{module}") is not None:
+            out[name] = module
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="htsgd", description="Truncated heavy-tailed SGD: simulations and theory")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="exit times on the double well beside the theory prediction")
+    from .demo import add_arguments as demo_arguments
+
+    demo_arguments(demo)
+    rep = sub.add_parser("reproduce", help="reproduce an experiment of the paper (plot + table)")
+    rep_sub = rep.add_subparsers(dest="experiment", required=True)
+    for name, module in _available_reproductions().items():
+        mod = importlib.import_module(f"htsgd.reproduce.{module}")
+        p = rep_sub.add_parser(name, help=(mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else None)
+        mod.add_arguments(p)
+        p.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from .demo import main as demo_main
+
+            return demo_main(args)
+        return int(args._module.main(args))
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

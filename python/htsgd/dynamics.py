@@ -1,0 +1,223 @@
+"""Truncated heavy-tailed SGD: ``x <- proj(x + phi_b(-lr * grad f(x) + lr * Z))`` for many particles."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._rng import RNGLike, resolve_seed
+from ._validation import (check_array, check_choice, check_int, check_n_threads, check_optional_int,
+                          check_positive)
+from .landscapes import Landscape, Landscape1D, LandscapeND, check_landscape
+from .noise import NoiseLaw, check_noise
+from .results import ExitTimes, RunResult
+
+_MAX_PARTICLES = 2**32 - 1  # particle ids index the 32-bit Philox counter word
+_MAX_STEPS = 2**56 - 1
+_MAX_BASINS_ND = 4096
+
+
+class HeavyTailedSGD:
+    """Truncated heavy-tailed SGD on a landscape, simulated for many independent particles in C++.
+
+    Parameters
+    ----------
+    landscape : htsgd.landscapes.Landscape
+        Loss landscape (1-D: state shape ``(n,)``; d-D: ``(n, d)``).
+    lr : float
+        Learning rate (step size), ``> 0``.
+    noise : htsgd.Pareto, htsgd.Stable, htsgd.StudentT or htsgd.Gaussian
+        Law of the gradient noise ``Z`` (its ``scale`` included).
+    truncation : float or None
+        ``b``: the whole step is clipped to length ``b``; None (or inf) is untruncated.
+    bounds : (lo, hi) or None
+        Iterates are projected onto ``[lo, hi]`` (1-D) or the box ``[lo, hi]^d`` (scalars or length-d
+        sequences; infinite ends allowed).
+    clip : {"norm", "coordinate"}
+        d-D only: clip the step by its Euclidean norm (the theory's ``phi_b``) or each coordinate.
+    isotropic : bool
+        d-D only: noise with radius ``|Z|`` and a uniform direction, instead of i.i.d. coordinates.
+
+    Notes
+    -----
+    Every particle's randomness is addressed by ``(seed, particle id, step)``, so results are
+    bit-identical for any ``n_threads`` and particle ``i`` can be replayed alone with
+    ``first_particle=i``. Calls release the GIL, use all cores and stop on Ctrl-C.
+    """
+
+    def __init__(self, landscape: Landscape, lr: float, noise: NoiseLaw, truncation: float | None = None,
+                 bounds: tuple[Any, Any] | None = None, *, clip: str = "norm", isotropic: bool = False) -> None:
+        self.landscape = check_landscape(landscape)
+        self.lr = check_positive("lr", lr)
+        self.noise = check_noise(noise)
+        self.truncation = None if truncation is None else check_positive("truncation", truncation, allow_inf=True)
+        self.clip = check_choice("clip", clip, ("norm", "coordinate"))
+        if not isinstance(isotropic, (bool, np.bool_)):
+            raise TypeError(f"Invalid isotropic: expected a bool, got {type(isotropic).__name__}")
+        self.isotropic = bool(isotropic)
+        self._d = 1 if isinstance(landscape, Landscape1D) else landscape.dim
+        self.bounds = None if bounds is None else self._check_box("bounds", bounds)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def _b(self) -> float:
+        return math.inf if self.truncation is None else self.truncation
+
+    def _check_box(self, name: str, box: Any) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(box, (tuple, list)) or len(box) != 2:
+            raise TypeError(f"Invalid {name}: expected a pair (lo, hi)")
+        lo = check_array(f"{name}[0]", box[0], ndim=(0, 1), allow_nonfinite=True)
+        hi = check_array(f"{name}[1]", box[1], ndim=(0, 1), allow_nonfinite=True)
+        if lo.size not in (1, self._d) or hi.size not in (1, self._d):
+            raise ValueError(f"Invalid {name}: expected scalars or sequences of length {self._d}")
+        lo, hi = np.broadcast_to(lo, (self._d,)).copy(), np.broadcast_to(hi, (self._d,)).copy()
+        if np.any(lo >= hi):
+            raise ValueError(f"Invalid {name}: {box!r}; expected lo < hi")
+        return lo, hi
+
+    def _step_spec(self) -> dict:
+        lo, hi = self.bounds if self.bounds is not None else (np.full(self._d, -np.inf), np.full(self._d, np.inf))
+        return {"lr": self.lr, "truncation": self._b, "lo": lo, "hi": hi, "clip": self.clip,
+                "isotropic": self.isotropic}
+
+    def _initial_state(self, x0: Any, n_particles: int | None) -> np.ndarray:
+        x = check_array("x0", x0, ndim=(0, 1, 2))
+        if isinstance(self.landscape, Landscape1D):
+            if x.ndim == 2:
+                raise ValueError(f"Invalid x0: expected a scalar or shape (n_particles,), got shape {x.shape}")
+            per_particle = x.ndim == 1
+            single_shape: tuple[int, ...] = ()
+        else:
+            if x.ndim == 0 or x.shape[-1] != self._d:
+                raise ValueError(f"Invalid x0: expected shape ({self._d},) or (n_particles, {self._d}), "
+                                 f"got shape {x.shape}")
+            per_particle = x.ndim == 2
+            single_shape = (self._d,)
+        if per_particle:
+            if n_particles is not None and n_particles != x.shape[0]:
+                raise ValueError(f"Invalid n_particles: {n_particles}; x0 holds {x.shape[0]} particles")
+            out = x
+        else:
+            n = 1 if n_particles is None else n_particles
+            out = np.broadcast_to(x, (n, *single_shape))
+        if out.shape[0] < 1:
+            raise ValueError("Invalid x0: expected at least one particle")
+        if out.shape[0] > _MAX_PARTICLES:
+            raise ValueError(f"Invalid n_particles: expected at most {_MAX_PARTICLES}")
+        if self.bounds is not None:
+            lo, hi = self.bounds
+            pts = out.reshape(out.shape[0], -1)
+            if np.any(pts < lo) or np.any(pts > hi):
+                raise ValueError(f"Invalid x0: expected points inside bounds {self.bounds}")
+        return np.ascontiguousarray(out, dtype=np.float64)
+
+    @staticmethod
+    def _check_first_particle(first_particle: Any, n: int) -> int:
+        fp = check_int("first_particle", first_particle, minimum=0)
+        if fp + n > _MAX_PARTICLES + 1:
+            raise ValueError(f"Invalid first_particle: {fp}; expected first_particle + n_particles <= 2**32")
+        return fp
+
+    # ------------------------------------------------------------------ public API
+    def run(self, x0: Any, n_steps: int, n_particles: int | None = None, rng: RNGLike = None,
+            record_every: int | None = None, n_threads: int | None = None, *,
+            first_particle: int = 0) -> RunResult:
+        """Simulate ``n_steps`` steps of every particle.
+
+        Parameters
+        ----------
+        x0 : float or array_like
+            Initial positions: one point (broadcast to ``n_particles``) or one per particle.
+        n_steps : int
+            Number of steps, ``>= 0``.
+        n_particles : int, optional
+            Number of particles when ``x0`` is a single point (default 1).
+        rng : None, int, SeedSequence or Generator
+            Seed (numpy's conventions); its entropy is stored in the result.
+        record_every : int, optional
+            Record the positions every ``record_every`` steps (the thinned trajectory).
+        n_threads : int, optional
+            OpenMP threads (default: all cores). Results do not depend on it.
+        first_particle : int
+            Id of the first particle: particle ``i`` of this call is particle ``first_particle + i`` of
+            the stream, so ``run(x0[i], ..., first_particle=i)`` replays particle ``i`` alone.
+
+        Returns
+        -------
+        RunResult
+            ``final``, ``trajectory``, ``occupancy`` (steps per basin, when the landscape has basins),
+            ``nonfinite_step`` and the seed.
+        """
+        n_particles = check_optional_int("n_particles", n_particles, minimum=1)
+        n_steps = check_int("n_steps", n_steps, minimum=0, maximum=_MAX_STEPS)
+        record_every = check_optional_int("record_every", record_every, minimum=1)
+        threads = check_n_threads(n_threads)
+        x = self._initial_state(x0, n_particles)
+        fp = self._check_first_particle(first_particle, x.shape[0])
+        seed = resolve_seed(rng)
+        edges, n_basins, basins = self._occupancy_layout()
+        if record_every is not None and x.size * (n_steps // record_every) > 2**31:
+            raise ValueError(f"Invalid record_every: {record_every}; the trajectory would hold "
+                             f"{x.size * (n_steps // record_every):.3g} numbers (more than 2**31)")
+        raw = _core.run(self.landscape._spec(), self.noise._spec(), self._step_spec(), x, n_steps, seed.key, fp,
+                        record_every or 0, edges, n_basins, threads)
+        return RunResult(final=raw["final"], trajectory=raw["trajectory"], record_every=record_every,
+                         occupancy=raw["occupancy"], basins=basins, nonfinite_step=raw["nonfinite_step"],
+                         n_steps=n_steps, first_particle=fp, seed_entropy=seed.entropy,
+                         seed_spawn_key=seed.spawn_key)
+
+    def _occupancy_layout(self) -> tuple[np.ndarray, int, list]:
+        land = self.landscape
+        if isinstance(land, Landscape1D):
+            if len(land.critical_points) == 0:
+                return np.empty(0), 0, []
+            return np.ascontiguousarray(land.maxima, dtype=np.float64), len(land.maxima) + 1, land.basins()
+        edges = land.basin_edges if isinstance(land, LandscapeND) else None
+        if edges is None or (len(edges) + 1) ** self._d > _MAX_BASINS_ND:
+            return np.empty(0), 0, []
+        return np.ascontiguousarray(edges, dtype=np.float64), (len(edges) + 1) ** self._d, list(land.minima)
+
+    def exit_times(self, x0: Any, domain: tuple[Any, Any], n_particles: int, max_steps: int,
+                   rng: RNGLike = None, n_threads: int | None = None, *, first_particle: int = 0) -> ExitTimes:
+        """First-exit times from the open interval (1-D) or box (d-D) ``domain``.
+
+        Parameters
+        ----------
+        x0 : float or array_like
+            Start point(s), strictly inside ``domain``.
+        domain : (lo, hi)
+            Open interval / box; either end may be infinite (e.g. ``(0, inf)``).
+        n_particles : int
+            Number of independent exits to simulate (``x0`` broadcast, or one row per particle).
+        max_steps : int
+            Censoring horizon: particles still inside after ``max_steps`` steps are reported with
+            ``exited=False`` (the statistics of :class:`ExitTimes` account for them).
+        rng, n_threads, first_particle
+            As in :meth:`run`.
+
+        Returns
+        -------
+        ExitTimes
+        """
+        n_particles = check_int("n_particles", n_particles, minimum=1, maximum=_MAX_PARTICLES)
+        max_steps = check_int("max_steps", max_steps, minimum=1, maximum=_MAX_STEPS)
+        threads = check_n_threads(n_threads)
+        lo, hi = self._check_box("domain", domain)
+        x = self._initial_state(x0, n_particles)
+        pts = x.reshape(x.shape[0], -1)
+        if not (np.all(pts > lo) and np.all(pts < hi)):
+            raise ValueError(f"Invalid x0: expected points strictly inside domain {domain!r}")
+        fp = self._check_first_particle(first_particle, x.shape[0])
+        seed = resolve_seed(rng)
+        raw = _core.exit_times(self.landscape._spec(), self.noise._spec(), self._step_spec(), x, lo, hi,
+                               max_steps, seed.key, fp, threads)
+        dom = (float(lo[0]), float(hi[0])) if self._d == 1 and isinstance(self.landscape, Landscape1D) else (lo, hi)
+        return ExitTimes(steps=raw["steps"], position=raw["position"], exited=raw["exited"],
+                         nonfinite=raw["nonfinite"], domain=dom, max_steps=max_steps, lr=self.lr,
+                         first_particle=fp, seed_entropy=seed.entropy, seed_spawn_key=seed.spawn_key)
+
+    def __repr__(self) -> str:
+        return (f"HeavyTailedSGD({self.landscape!r}, lr={self.lr:g}, noise={self.noise!r}, "
+                f"truncation={self.truncation}, bounds={self.bounds})")

@@ -1,0 +1,283 @@
+"""Loss landscapes: value and gradient evaluated in C++ (the same code the dynamics run).
+
+1-D landscapes (state shape ``(n_particles,)``) know their critical points, hence their minima and
+basins; d-dimensional ones use state shape ``(n_particles, d)``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.polynomial import polynomial as P
+
+from . import _core
+from ._validation import check_array, check_int, check_positive
+from .theory import Basin, basins_from_critical_points
+
+
+class Landscape:
+    """Base class. ``dim`` is the dimension of the state (1 for the 1-D landscapes)."""
+
+    dim: int = 1
+
+    def value(self, x: Any) -> np.ndarray:
+        """Loss at ``x`` (vectorised over particles)."""
+        return _core.landscape_value(self._spec(), self._points(x))
+
+    def grad(self, x: Any) -> np.ndarray:
+        """Gradient at ``x`` (vectorised over particles)."""
+        return _core.landscape_grad(self._spec(), self._points(x))
+
+    def _spec(self) -> dict:
+        raise NotImplementedError
+
+    def _points(self, x: Any) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Landscape1D(Landscape):
+    """A landscape on the real line; subclasses set ``critical_points`` (sorted, alternating)."""
+
+    critical_points: np.ndarray
+
+    def _points(self, x: Any) -> np.ndarray:
+        return check_array("x", x, allow_nonfinite=True).reshape(-1)
+
+    def value(self, x: Any) -> np.ndarray:
+        shape = np.shape(x)
+        return super().value(x).reshape(shape)
+
+    def grad(self, x: Any) -> np.ndarray:
+        shape = np.shape(x)
+        return super().grad(x).reshape(shape)
+
+    def _is_minimum(self, c: float) -> bool:
+        # The gradient changes sign from - to + across a minimum; probe just beside the point.
+        h = 1e-7 * max(1.0, abs(c))
+        g = self.grad(np.array([c - h, c + h]))
+        return bool(g[0] < 0 < g[1] or (g[0] <= 0 < g[1]) or (g[0] < 0 <= g[1]))
+
+    @property
+    def minima(self) -> np.ndarray:
+        """Local minima, sorted."""
+        return np.array([c for c in self.critical_points if self._is_minimum(c)])
+
+    @property
+    def maxima(self) -> np.ndarray:
+        """Local maxima, sorted: the boundaries between basins."""
+        return np.array([c for c in self.critical_points if not self._is_minimum(c)])
+
+    def basins(self, domain: tuple[float, float] = (-math.inf, math.inf)) -> list[Basin]:
+        """Basins (attraction fields) of the minima inside ``domain``; see :class:`htsgd.theory.Basin`.
+
+        The domain's ends act as the outermost boundaries (e.g. ``(0, inf)`` for the double well's right
+        basin); critical points outside it are ignored.
+        """
+        lo, hi = domain
+        inside = lambda pts: pts[(pts > lo) & (pts < hi)]  # noqa: E731
+        return basins_from_critical_points(inside(self.minima), inside(self.maxima), domain)
+
+
+def _critical_points_of(grad_coef: np.ndarray) -> np.ndarray:
+    """Real roots of odd multiplicity of a polynomial gradient: where it changes sign."""
+    if np.all(grad_coef == 0):
+        return np.array([])
+    roots = P.polyroots(np.trim_zeros(grad_coef, "b"))
+    real = np.sort(roots[np.abs(roots.imag) <= 1e-9 * np.maximum(1.0, np.abs(roots.real))].real)
+    out = []
+    for r in real:
+        h = 1e-6 * max(1.0, abs(r))
+        if np.sign(P.polyval(r - h, grad_coef)) != np.sign(P.polyval(r + h, grad_coef)):
+            out.append(r)
+    return np.unique(np.round(np.array(out), 12)) if out else np.array([])
+
+
+class Polynomial(Landscape1D):
+    """``f(x) = sum_k coefficients[k] x^k`` (increasing degree, numpy.polynomial's convention)."""
+
+    def __init__(self, coefficients: Sequence[float]) -> None:
+        c = check_array("coefficients", coefficients, ndim=1)
+        if c.size < 1:
+            raise ValueError("Invalid coefficients: expected at least one coefficient")
+        self.coefficients = c
+        self._grad_coef = P.polyder(c) if c.size > 1 else np.zeros(1)
+        self.critical_points = _critical_points_of(self._grad_coef)
+
+    def _spec(self) -> dict:
+        return {"kind": "polynomial", "dim": 0, "value_coef": self.coefficients, "grad_coef": self._grad_coef}
+
+    def __repr__(self) -> str:
+        return f"Polynomial({self.coefficients.tolist()})"
+
+
+class CriticalPoints(Landscape1D):
+    """``f'(x) = scale * prod_k (x - points[k])``: minima and maxima exactly at ``points``.
+
+    The points alternate minimum, maximum, ..., minimum (an odd number of them, outermost are minima),
+    so the basin widths are chosen directly. ``f`` is the antiderivative whose lowest minimum is 0.
+    """
+
+    def __init__(self, points: Sequence[float], scale: float = 1.0) -> None:
+        pts = check_array("points", points, ndim=1)
+        if pts.size % 2 == 0:
+            raise ValueError(f"Invalid points: {pts.tolist()}; expected an odd number of distinct points "
+                             "(minimum, maximum, ..., minimum)")
+        if np.any(np.diff(pts) <= 0):
+            raise ValueError(f"Invalid points: {pts.tolist()}; expected strictly increasing points")
+        self.points = pts
+        self.scale = check_positive("scale", scale)
+        self.critical_points = pts
+        grad_coef = self.scale * P.polyfromroots(pts)
+        value_coef = P.polyint(grad_coef)
+        value_coef[0] = -min(P.polyval(pts[::2], value_coef))
+        self._value_coef = value_coef
+
+    @property
+    def minima(self) -> np.ndarray:
+        return self.points[::2]
+
+    @property
+    def maxima(self) -> np.ndarray:
+        return self.points[1::2]
+
+    def _spec(self) -> dict:
+        return {"kind": "critical_points", "dim": 0, "points": self.points, "value_coef": self._value_coef,
+                "scale": self.scale}
+
+    def __repr__(self) -> str:
+        return f"CriticalPoints({self.points.tolist()}, scale={self.scale})"
+
+
+class DoubleWell(CriticalPoints):
+    """``f(x) = (x^2 - 1)^2 / 4``: minima at -1 and 1, maximum at 0."""
+
+    def __init__(self) -> None:
+        super().__init__([-1.0, 0.0, 1.0], scale=1.0)
+
+    def __repr__(self) -> str:
+        return "DoubleWell()"
+
+
+class Tabulated(Landscape1D):
+    """Any 1-D landscape through its gradient on an increasing grid, interpolated linearly in C++.
+
+    Outside the grid the end segments are extended linearly. ``value`` is the exact integral of the
+    interpolant with ``f(x[0]) = 0``. Critical points are the zeros of the interpolant.
+    """
+
+    def __init__(self, x: Sequence[float], grad: Sequence[float]) -> None:
+        xs = check_array("x", x, ndim=1)
+        gs = check_array("grad", grad, ndim=1)
+        if xs.size < 2:
+            raise ValueError("Invalid x: expected at least 2 grid points")
+        if gs.shape != xs.shape:
+            raise ValueError(f"Invalid grad: expected shape {xs.shape} (that of x), got {gs.shape}")
+        if np.any(np.diff(xs) <= 0):
+            raise ValueError("Invalid x: expected a strictly increasing grid")
+        self.x, self.g = xs, gs
+        self._f = np.concatenate([[0.0], np.cumsum(0.5 * (gs[1:] + gs[:-1]) * np.diff(xs))])
+        self.critical_points = self._zeros()
+
+    def _zeros(self) -> np.ndarray:
+        x, g = self.x, self.g
+        s = np.sign(g)
+        nz = np.flatnonzero(s != 0)
+        out = []
+        for a, b in zip(nz[:-1], nz[1:]):  # consecutive nonzero nodes with opposite signs
+            if s[a] != s[b]:
+                if b == a + 1:
+                    out.append(x[a] - g[a] * (x[b] - x[a]) / (g[b] - g[a]))
+                else:
+                    out.append(0.5 * (x[a + 1] + x[b - 1]))  # zero on nodes between: take the middle
+        return np.array(out)
+
+    def _spec(self) -> dict:
+        return {"kind": "tabulated", "dim": 0, "x": self.x, "grad": self.g, "value": self._f}
+
+    def __repr__(self) -> str:
+        return f"Tabulated(<{self.x.size} points on [{self.x[0]:g}, {self.x[-1]:g}]>)"
+
+
+class LandscapeND(Landscape):
+    """A landscape on R^d (state shape ``(n_particles, d)``)."""
+
+    def _points(self, x: Any) -> np.ndarray:
+        arr = check_array("x", x, ndim=(1, 2), allow_nonfinite=True)
+        if arr.shape[-1] != self.dim:
+            raise ValueError(f"Invalid x: expected last dimension {self.dim}, got shape {arr.shape}")
+        return arr.reshape(-1, self.dim)
+
+    def value(self, x: Any) -> np.ndarray:
+        out = super().value(x)
+        return out[0] if np.ndim(x) == 1 else out
+
+    def grad(self, x: Any) -> np.ndarray:
+        out = super().grad(x)
+        return out[0] if np.ndim(x) == 1 else out
+
+    @property
+    def basin_edges(self) -> np.ndarray | None:
+        """Interior basin boundaries per coordinate (separable landscapes), else None."""
+        return None
+
+
+class Quadratic(LandscapeND):
+    """``f(x) = (x - center)^T hessian (x - center) / 2`` with a symmetric ``hessian``."""
+
+    def __init__(self, hessian: Any, center: Any = None) -> None:
+        h = check_array("hessian", hessian, ndim=2)
+        if h.shape[0] != h.shape[1] or h.shape[0] < 1:
+            raise ValueError(f"Invalid hessian: expected a square matrix, got shape {h.shape}")
+        if not np.allclose(h, h.T, rtol=1e-12, atol=1e-12 * max(1.0, np.abs(h).max())):
+            raise ValueError("Invalid hessian: expected a symmetric matrix")
+        self.hessian = h
+        self.dim = h.shape[0]
+        c = np.zeros(self.dim) if center is None else check_array("center", center, ndim=1)
+        if c.shape != (self.dim,):
+            raise ValueError(f"Invalid center: expected shape ({self.dim},), got {c.shape}")
+        self.center = c
+
+    @property
+    def minima(self) -> np.ndarray:
+        """``center`` if the Hessian is positive definite, else none."""
+        return self.center[None, :] if np.all(np.linalg.eigvalsh(self.hessian) > 0) else np.empty((0, self.dim))
+
+    def _spec(self) -> dict:
+        return {"kind": "quadratic", "dim": self.dim, "hessian": self.hessian, "center": self.center}
+
+    def __repr__(self) -> str:
+        return f"Quadratic(hessian={self.hessian.tolist()}, center={self.center.tolist()})"
+
+
+class Separable(LandscapeND):
+    """``f(x) = sum_i component(x_i)``: a multi-well landscape on R^d (``Separable(DoubleWell(), 2)`` has
+    four wells). Its basins are products of the component's basins, numbered with coordinate 0 fastest."""
+
+    def __init__(self, component: Landscape1D, dim: int) -> None:
+        if not isinstance(component, Landscape1D):
+            raise TypeError(f"Invalid component: expected a 1-D htsgd landscape, got {type(component).__name__}")
+        self.component = component
+        self.dim = check_int("dim", dim, minimum=1, maximum=1 << 20)
+
+    @property
+    def minima(self) -> np.ndarray:
+        m = self.component.minima
+        grids = np.meshgrid(*([m] * self.dim), indexing="ij")
+        return np.stack([g.reshape(-1, order="F") for g in grids], axis=1)
+
+    @property
+    def basin_edges(self) -> np.ndarray:
+        return self.component.maxima
+
+    def _spec(self) -> dict:
+        return {"kind": "separable", "dim": self.dim, "component": self.component._spec()}
+
+    def __repr__(self) -> str:
+        return f"Separable({self.component!r}, dim={self.dim})"
+
+
+def check_landscape(landscape: Any) -> Landscape:
+    if not isinstance(landscape, Landscape):
+        raise TypeError(f"Invalid landscape: expected an htsgd landscape, got {type(landscape).__name__}")
+    return landscape

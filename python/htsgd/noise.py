@@ -1,0 +1,165 @@
+"""Noise laws of the SGD update: symmetric, i.i.d., sampled in C++ from counter-based streams.
+
+Each law has ``.alpha`` (the tail index: ``P(|Z| > x)`` regularly varying with index ``-alpha``;
+``inf`` for the Gaussian), ``.scale``, ``.tail(x) = P(|Z| > x)`` and ``.sample(size, rng=None)``.
+``.tail_is_exact`` says whether ``.tail`` is the exact law or its asymptote.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from . import _core
+from ._rng import RNGLike, resolve_seed
+from ._validation import check_int, check_interval, check_positive
+
+
+class NoiseLaw:
+    """Base class of the noise laws (symmetric: ``p_plus = p_minus = 1/2``)."""
+
+    kind: str = ""
+    alpha: float
+    scale: float
+    tail_is_exact: bool = True
+
+    def tail(self, x: Any) -> np.ndarray | float:
+        """``P(|Z| > x)`` for ``x >= 0`` (vectorised)."""
+        raise NotImplementedError
+
+    def sample(self, size: int | tuple[int, ...], rng: RNGLike = None) -> np.ndarray:
+        """Draw i.i.d. variates with the engine's sampler (the same code the dynamics use).
+
+        Parameters
+        ----------
+        size : int or tuple of int
+            Output shape.
+        rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+            Seed, numpy's conventions. The same seed gives the same variates for any thread count.
+        """
+        shape = (size,) if isinstance(size, (int, np.integer)) and not isinstance(size, bool) else tuple(size)
+        for s in shape:
+            check_int("size", s, minimum=0)
+        out = np.empty(shape, dtype=np.float64)
+        seed = resolve_seed(rng)
+        _core.fill_noise(out.reshape(-1), self.kind, self._alpha_param, self.scale, seed.key, 0)
+        return out
+
+    @property
+    def _alpha_param(self) -> float:
+        return self.alpha if math.isfinite(self.alpha) else 2.0
+
+    def _spec(self) -> dict:
+        return {"kind": self.kind, "alpha": self._alpha_param, "scale": self.scale}
+
+    def _tail_input(self, x: Any) -> np.ndarray:
+        arr = np.asarray(x, dtype=np.float64)
+        if np.any(np.isnan(arr)) or np.any(arr < 0):
+            raise ValueError("Invalid x: expected numbers >= 0")
+        return arr
+
+
+@dataclass(frozen=True)
+class Pareto(NoiseLaw):
+    """Symmetric Lomax: ``Z = S * scale * (U^(-1/alpha) - 1)``, exact tail ``(1 + x/scale)^-alpha``.
+
+    The default heavy-tailed law of htsgd. ``alpha > 0`` (the theory needs ``alpha > 1``).
+    """
+
+    alpha: float
+    scale: float = 1.0
+    kind = "pareto"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alpha", check_positive("alpha", self.alpha))
+        object.__setattr__(self, "scale", check_positive("scale", self.scale))
+
+    def tail(self, x: Any) -> np.ndarray | float:
+        x = self._tail_input(x)
+        return (1.0 + x / self.scale) ** (-self.alpha)
+
+
+@dataclass(frozen=True)
+class Stable(NoiseLaw):
+    """Symmetric alpha-stable, characteristic function ``exp(-|scale t|^alpha)``, ``0 < alpha <= 2``.
+
+    Sampled exactly (Chambers-Mallows-Stuck). ``tail`` is exact for ``alpha = 1`` (Cauchy) and
+    ``alpha = 2`` (``N(0, 2 scale^2)``); otherwise it is the asymptote
+    ``C_alpha scale^alpha x^-alpha``, ``C_alpha = 2 Gamma(alpha) sin(pi alpha / 2) / pi``.
+    """
+
+    alpha: float
+    scale: float = 1.0
+    kind = "stable"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alpha", check_interval("alpha", self.alpha, 0.0, 2.0, lo_open=True, hi_open=False))
+        object.__setattr__(self, "scale", check_positive("scale", self.scale))
+
+    @property
+    def tail_is_exact(self) -> bool:  # type: ignore[override]
+        return self.alpha in (1.0, 2.0)
+
+    @property
+    def tail_constant(self) -> float:
+        """``C_alpha`` of the asymptote ``P(|Z| > x) ~ C_alpha (x/scale)^-alpha``."""
+        return 2.0 * math.gamma(self.alpha) * math.sin(math.pi * self.alpha / 2.0) / math.pi
+
+    def tail(self, x: Any) -> np.ndarray | float:
+        x = self._tail_input(x)
+        if self.alpha == 2.0:
+            return special.erfc(x / (2.0 * self.scale))
+        if self.alpha == 1.0:
+            return 1.0 - 2.0 / math.pi * np.arctan(x / self.scale)
+        with np.errstate(divide="ignore"):
+            return np.minimum(1.0, self.tail_constant * (x / self.scale) ** (-self.alpha))
+
+
+@dataclass(frozen=True)
+class StudentT(NoiseLaw):
+    """Student t with ``df`` degrees of freedom times ``scale``; tail index ``alpha = df``; exact tail."""
+
+    df: float
+    scale: float = 1.0
+    kind = "student_t"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "df", check_positive("df", self.df))
+        object.__setattr__(self, "scale", check_positive("scale", self.scale))
+
+    @property
+    def alpha(self) -> float:  # type: ignore[override]
+        return self.df
+
+    def tail(self, x: Any) -> np.ndarray | float:
+        x = self._tail_input(x)
+        return 2.0 * stats.t.sf(x / self.scale, self.df)
+
+
+@dataclass(frozen=True)
+class Gaussian(NoiseLaw):
+    """``N(0, scale^2)``: the light-tailed baseline (``alpha = inf``)."""
+
+    scale: float = 1.0
+    kind = "gaussian"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", check_positive("scale", self.scale))
+
+    @property
+    def alpha(self) -> float:  # type: ignore[override]
+        return math.inf
+
+    def tail(self, x: Any) -> np.ndarray | float:
+        x = self._tail_input(x)
+        return special.erfc(x / (math.sqrt(2.0) * self.scale))
+
+
+def check_noise(noise: Any) -> NoiseLaw:
+    if not isinstance(noise, NoiseLaw):
+        raise TypeError("Invalid noise: expected an htsgd noise law (Pareto, Stable, StudentT, Gaussian), "
+                        f"got {type(noise).__name__}")
+    return noise
