@@ -10,8 +10,14 @@ import importlib
 import sys
 from typing import Sequence
 
-# command name -> module under htsgd.reproduce
-REPRODUCTIONS: dict[str, str] = {}
+# command name -> module under htsgd.reproduce (a command appears once its module exists)
+REPRODUCTIONS: dict[str, str] = {
+    "exit-times": "exit_times",
+    "sharp-minima": "sharp_minima",
+    "markov-chain": "markov_chain",
+    "rare-exits": "rare_exits",
+    "deep-learning": "deep_learning",
+}
 
 
 def _available_reproductions() -> dict[str, str]:
