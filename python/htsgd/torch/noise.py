@@ -1,0 +1,226 @@
+"""Heavy-tailed noise for torch tensors, sampled on the tensor's device with an explicit ``torch.Generator``.
+
+Two samplers draw the same laws (the same laws as :mod:`htsgd.noise`, same parameter conventions):
+
+- the **torch** sampler (:func:`sample_noise`): a few device-side torch ops per tensor, any device and
+  dtype; the reference implementation;
+- the **core** sampler: htsgd's vectorised C++ Philox sampler (``htsgd._core.fill_noise``) writing straight
+  into the memory of a contiguous CPU float32/float64 tensor (zero copy, GIL released). Its key and counter
+  are drawn from the same ``torch.Generator``, so the generator stays the single source of randomness and
+  restoring the generator state replays the noise bit for bit.
+
+The two samplers give the same law, not the same bits.
+
+Laws (all symmetric; ``alpha`` is the tail index, ``P(|Z| > x)`` regularly varying with index ``-alpha``):
+
+=============  ===========================================================================================
+``pareto``     symmetric Lomax ``Z = S * scale * (U^(-1/alpha) - 1)``, exact tail ``(1 + x/scale)^-alpha``
+``stable``     symmetric alpha-stable, ``0 < alpha <= 2``, characteristic function ``exp(-|scale t|^alpha)``
+               (Chambers-Mallows-Stuck); ``alpha = 2`` is ``N(0, 2 scale^2)``
+``student_t``  Student t with ``alpha`` degrees of freedom, times ``scale`` (Bailey's polar form)
+``gaussian``   ``N(0, scale^2)``; ``alpha`` is ignored
+=============  ===========================================================================================
+
+Uniforms are drawn on the open interval ``(0, 1)`` (``(2k + 1) 2^-b``), so no variate is ever infinite
+because of ``U = 0``. Variates are computed in float64 for float64 tensors and in float32 otherwise; with
+float32, ``U >= 2^-24`` caps Pareto variates at ``scale * (2^(24/alpha) - 1)`` (a cut at tail probability
+``2^-23``).
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .._validation import check_choice, check_interval, check_positive, check_real
+
+__all__ = ["LAWS", "SAMPLERS", "check_law", "core_available", "fill_noise_", "sample_noise", "sample_scalar"]
+
+LAWS: tuple[str, ...] = ("pareto", "stable", "student_t", "gaussian")
+SAMPLERS: tuple[str, ...] = ("auto", "torch", "core")
+Law = Literal["pareto", "stable", "student_t", "gaussian"]
+
+_CORE_DTYPES = (torch.float32, torch.float64)
+_SEED_BOUND = 2**62
+
+
+def _core_fill():  # the C++ sampler, or None where htsgd was built without it
+    try:
+        from .. import _core  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - the package always ships _core
+        return None
+    return getattr(_core, "fill_noise", None)
+
+
+def core_available() -> bool:
+    """Whether htsgd's C++ sampler (``htsgd._core.fill_noise``) can be used for CPU tensors."""
+    return _core_fill() is not None
+
+
+def check_law(noise: object, alpha: object, noise_scale: object) -> tuple[str | None, float, float]:
+    """Validate a noise specification; returns ``(noise, alpha, noise_scale)`` as plain Python values.
+
+    ``noise`` is ``None`` (no noise) or one of :data:`LAWS`; ``alpha`` must lie in the law's domain
+    (``alpha > 0``; ``0 < alpha <= 2`` for ``"stable"``; any real number, ignored, for ``"gaussian"``);
+    ``noise_scale`` is a finite number ``>= 0``.
+    """
+    if noise is not None:
+        check_choice("noise", noise, LAWS)
+    a = check_real("alpha", alpha)
+    if noise == "stable":
+        a = check_interval("alpha", alpha, 0.0, 2.0, lo_open=True, hi_open=False)
+    elif noise in ("pareto", "student_t"):
+        a = check_positive("alpha", alpha)
+    elif math.isnan(a):
+        raise ValueError(f"Invalid alpha: {alpha!r}; expected a number that is not NaN")
+    s = check_real("noise_scale", noise_scale)
+    if not (math.isfinite(s) and s >= 0):
+        raise ValueError(f"Invalid noise_scale: {noise_scale!r}; expected a finite number >= 0")
+    return noise, a, s
+
+
+def _work_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _bits(dtype: torch.dtype) -> int:
+    return 53 if dtype == torch.float64 else 24
+
+
+def _uniform_open_and_sign(shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype,
+                           with_sign: bool) -> tuple[Tensor, Tensor | None]:
+    """``U`` on the open interval (0, 1) as ``(k | 1) 2^-b`` and, from the low bit of ``k``, a sign."""
+    b = _bits(dtype)
+    k = torch.randint(0, 2**b, shape, generator=generator, device=generator.device, dtype=torch.int64)
+    u = torch.bitwise_or(k, 1).to(dtype).mul_(2.0**-b)
+    sign = torch.bitwise_and(k, 1).bool() if with_sign else None
+    return u, sign
+
+
+def _below_half_pi(dtype: torch.dtype) -> float:
+    """The largest number of ``dtype`` below pi/2 (its cosine is positive)."""
+    if dtype == torch.float64:
+        return math.nextafter(math.pi / 2, 0.0)
+    return float(np.nextafter(np.float32(math.pi / 2), np.float32(0.0)))
+
+
+def _pareto(shape, generator, dtype, alpha, scale):
+    u, negative = _uniform_open_and_sign(shape, generator, dtype, True)
+    z = u.log_().mul_(-1.0 / alpha).expm1_().mul_(scale)
+    return torch.where(negative, -z, z)
+
+
+def _stable(shape, generator, dtype, alpha, scale):
+    u, _ = _uniform_open_and_sign(shape, generator, dtype, False)
+    w, _ = _uniform_open_and_sign(shape, generator, dtype, False)
+    # V on the open interval (-pi/2, pi/2), kept inside it after rounding (cos V > 0).
+    lim = _below_half_pi(dtype)
+    v = u.sub_(0.5).mul_(math.pi).clamp_(-lim, lim)
+    w = w.log_().neg_()  # Exp(1), > 0
+    if alpha == 1.0:
+        z = torch.tan(v)
+    elif alpha == 2.0:
+        z = torch.sin(v).mul_(w.sqrt_()).mul_(2.0)
+    else:
+        tiny = torch.finfo(dtype).tiny
+        z = torch.sin(alpha * v).div_(torch.cos(v).pow_(1.0 / alpha))
+        z.mul_(torch.cos((1.0 - alpha) * v).clamp_(min=tiny).div_(w).pow_((1.0 - alpha) / alpha))
+    return z.mul_(scale)
+
+
+def _student_t(shape, generator, dtype, df, scale):
+    # Bailey (1994), polar form without rejection: T = cos(2 pi U2) sqrt(df (U1^(-2/df) - 1)).
+    u1, _ = _uniform_open_and_sign(shape, generator, dtype, False)
+    u2, _ = _uniform_open_and_sign(shape, generator, dtype, False)
+    r = u1.log_().mul_(-2.0 / df).expm1_().mul_(df).sqrt_()
+    return u2.mul_(2.0 * math.pi).cos_().mul_(r).mul_(scale)
+
+
+def _gaussian(shape, generator, dtype, alpha, scale):
+    return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).mul_(scale)
+
+
+_TORCH_SAMPLERS = {"pareto": _pareto, "stable": _stable, "student_t": _student_t, "gaussian": _gaussian}
+
+
+@torch.no_grad()
+def sample_noise(shape: tuple[int, ...] | torch.Size, law: Law, alpha: float, scale: float,
+                 generator: torch.Generator, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Draw i.i.d. variates of ``law`` with the torch sampler, on ``generator.device``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Output shape.
+    law : {"pareto", "stable", "student_t", "gaussian"}
+        The noise law (see the module docstring).
+    alpha : float
+        Tail index (degrees of freedom for ``"student_t"``; ignored for ``"gaussian"``).
+    scale : float
+        Scale of the law (``noise_scale``).
+    generator : torch.Generator
+        The only source of randomness; the variates live on its device.
+    dtype : torch.dtype
+        Output dtype. The arithmetic is float64 for float64 and float32 otherwise.
+
+    Returns
+    -------
+    torch.Tensor
+        A new tensor of the requested shape and dtype on ``generator.device``.
+    """
+    check_law(law, alpha, scale)
+    if law is None:
+        raise ValueError("Invalid law: None; expected one of " + ", ".join(map(repr, LAWS)))
+    work = _work_dtype(dtype)
+    z = _TORCH_SAMPLERS[law](tuple(shape), generator, work, float(alpha), float(scale))
+    return z if z.dtype == dtype else z.to(dtype)
+
+
+def _use_core(out: Tensor, sampler: str) -> bool:
+    if sampler == "torch":
+        return False
+    ok = out.device.type == "cpu" and out.dtype in _CORE_DTYPES and out.is_contiguous() and _core_fill() is not None
+    if sampler == "core" and not ok:
+        raise ValueError("sampler='core' needs htsgd's C++ sampler and a contiguous float32 or float64 CPU "
+                         f"tensor, got a {out.dtype} tensor on {out.device}")
+    return ok
+
+
+@torch.no_grad()
+def fill_noise_(out: Tensor, law: Law, alpha: float, scale: float, generator: torch.Generator,
+                sampler: str = "auto", *, n_threads: int = 0) -> Tensor:
+    """Fill ``out`` in place with i.i.d. variates of ``law``; returns ``out``.
+
+    Parameters
+    ----------
+    out : torch.Tensor
+        The tensor to overwrite; on ``generator.device``.
+    law, alpha, scale : see :func:`sample_noise`.
+    generator : torch.Generator
+        The only source of randomness. The core sampler draws one 62-bit key and counter from it per call.
+    sampler : {"auto", "torch", "core"}
+        ``"auto"`` uses the C++ sampler for contiguous float32/float64 CPU tensors when it is available and
+        the torch sampler otherwise; ``"core"`` insists on the C++ sampler; ``"torch"`` never uses it.
+    n_threads : int
+        Threads of the C++ sampler (0: all; the result does not depend on it).
+    """
+    check_choice("sampler", sampler, SAMPLERS)
+    if _use_core(out, sampler):
+        check_law(law, alpha, scale)
+        key, counter = torch.randint(0, _SEED_BOUND, (2,), generator=generator, dtype=torch.int64).tolist()
+        _core_fill()(out.view(-1).numpy(), law, float(alpha), float(scale), key, counter, n_threads)
+        return out
+    return out.copy_(sample_noise(out.shape, law, alpha, scale, generator, out.dtype))
+
+
+@torch.no_grad()
+def sample_scalar(law: Law, alpha: float, scale: float, generator: torch.Generator,
+                  dtype: torch.dtype = torch.float64) -> Tensor:
+    """One variate of ``law`` as a 0-dimensional tensor on ``generator.device`` (no host synchronisation).
+
+    This is the scalar multiplier ``Z`` of the multiplicative noise mode.
+    """
+    return sample_noise((), law, alpha, scale, generator, dtype)

@@ -1,0 +1,453 @@
+"""``HeavyTailedSGD``: SGD with injected heavy-tailed noise and a truncated step, as a ``torch.optim.Optimizer``."""
+from __future__ import annotations
+
+import math
+import numbers
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from .._validation import check_choice, check_interval, check_real
+from ._functional import (
+    _multi_tensor_apply,
+    _multi_tensor_directions,
+    _single_tensor_apply,
+    _single_tensor_directions,
+    default_foreach,
+    global_clip_coefficient,
+    noisy_gradients,
+    step_norm,
+)
+from .noise import SAMPLERS, check_law, sample_scalar
+from .truncation import check_truncation
+
+__all__ = ["HeavyTailedSGD"]
+
+NOISE_MODES: tuple[str, ...] = ("additive", "multiplicative")
+_STATE_KEY = "htsgd"
+
+
+def _check_nonnegative(name: str, value: Any, label: str | None = None) -> float:
+    v = check_real(name, value)
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"Invalid {label or name}: {value!r}; expected a finite number >= 0")
+    return v
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Invalid {name}: expected a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def _check_hyperparameters(h: Mapping[str, Any]) -> None:
+    """Validate one set of hyperparameters (the defaults or a param group); raises ValueError/TypeError."""
+    lr = h["lr"]
+    if isinstance(lr, Tensor):
+        raise TypeError("Invalid learning rate: expected a real number, got a Tensor (use a float)")
+    _check_nonnegative("lr", lr, "learning rate")
+    check_law(h["noise"], h["alpha"], h["noise_scale"])
+    check_choice("noise_mode", h["noise_mode"], NOISE_MODES)
+    check_interval("reference_decay", h["reference_decay"], 0.0, 1.0, lo_open=False, hi_open=True)
+    check_truncation(h["truncation"], h["clip"])
+    _check_nonnegative("momentum", h["momentum"], "momentum value")
+    check_interval("dampening", h["dampening"], 0.0, 1.0, lo_open=False, hi_open=False)
+    _check_nonnegative("weight_decay", h["weight_decay"], "weight_decay value")
+    nesterov = _check_bool("nesterov", h["nesterov"])
+    _check_bool("maximize", h["maximize"])
+    if h["foreach"] is not None:
+        _check_bool("foreach", h["foreach"])
+    check_choice("sampler", h["sampler"], SAMPLERS)
+    if nesterov and (h["momentum"] <= 0 or h["dampening"] != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+
+def _device_seed(root: int, device: str) -> int:
+    """A 64-bit seed for one device's generator, spawned from the root seed (never ``root + i``)."""
+    ss = np.random.SeedSequence(root, spawn_key=(zlib.crc32(device.encode()),))
+    return int(ss.generate_state(1, dtype=np.uint64)[0])
+
+
+class HeavyTailedSGD(Optimizer):
+    r"""Stochastic gradient descent with heavy-tailed noise and a truncated step (Wang, Oh & Rhee, ICLR 2022).
+
+    One step, for the gradients ``g`` of all parameters with a gradient:
+
+    .. code-block:: text
+
+        g~ = g + noise_scale * Z                   noise_mode="additive":  Z i.i.d. per coordinate
+        g~ = g_ref + Z * (g - g_ref)               noise_mode="multiplicative": one scalar Z per step
+        d  = SGD direction of g~                   maximize, weight decay, momentum, dampening, Nesterov,
+                                                   exactly as torch.optim.SGD
+        p <- p - phi_b(lr * d)                     phi_b(w) = w / |w| * min(|w|, b),  b = truncation
+
+    **Truncation and momentum.** The truncation applies to the step actually taken, ``lr * d`` (after
+    momentum), so ``|p_new - p_old| <= truncation`` holds at every step whatever the momentum; the noise
+    enters before momentum, and the momentum buffer keeps the untruncated noisy gradient. Consequence: with
+    momentum ``mu`` a single large noise variate keeps pushing for about ``1 / (1 - mu)`` steps (each at most
+    ``b`` long); the theory (and its jump counts ``l* = ceil(r / b)``) is for ``momentum=0``.
+
+    **Global truncation across parameter groups.** ``clip="global"`` uses the Euclidean norm of the whole
+    step over every parameter group with ``clip="global"`` and a truncation (the theory's norm, like
+    ``clip_grad_norm_(model.parameters())``); those groups must share the same ``truncation``.
+    ``clip="tensor"`` truncates each tensor by its own norm, ``clip="coordinate"`` each coordinate.
+    The norm and the clipping coefficient stay on the device: a step never synchronises with the host.
+
+    **Reference gradient (multiplicative mode).** ``g_ref`` is, for each parameter, the gradient stored by
+    the last :meth:`set_reference_gradient` call since the previous step (the paper's large-batch gradient;
+    it is used for one step, then dropped). Where none was stored, the optimizer uses its own estimate: an
+    exponential moving average of past stochastic gradients, ``e <- decay * e + (1 - decay) * g`` with
+    ``decay = reference_decay``, taken *before* the current gradient is folded in (so the noise
+    ``Z * (g - e)`` is not shrunk by ``g`` itself); it starts at the first gradient (so the first such step
+    is noiseless) and is updated only at the steps that use it.
+
+    **Randomness.** All noise comes from a ``torch.Generator`` per device: the one given as ``generator``, or
+    private generators seeded from ``seed`` (fresh OS entropy if None; see :attr:`seed`), one per device,
+    spawned with numpy's ``SeedSequence``. The global RNG is never used. The generator states are part of
+    :meth:`state_dict`, so a run resumed from a checkpoint continues the same trajectory bit for bit.
+    On CPU, additive noise for float32/float64 tensors is drawn by htsgd's vectorised C++ sampler
+    (``sampler="auto"``, keyed from the generator); ``sampler="torch"`` forces the device-side torch sampler
+    (the two give the same law, not the same bits).
+
+    With ``noise=None`` and ``truncation=None`` the step is ``torch.optim.SGD``'s, bit for bit.
+
+    Parameters
+    ----------
+    params : iterable of torch.Tensor or of dict
+        Parameters to optimize, or parameter groups (any hyperparameter below except ``generator`` and
+        ``seed`` can be set per group).
+    lr : float
+        Learning rate, ``>= 0``.
+    noise : {"pareto", "stable", "student_t", "gaussian"} or None
+        Law of ``Z`` (:mod:`htsgd.torch.noise`); None: no noise.
+    alpha : float
+        Tail index of ``Z`` (``0 < alpha <= 2`` for "stable"; degrees of freedom for "student_t").
+    noise_scale : float
+        Scale of ``Z`` (``>= 0``).
+    noise_mode : {"additive", "multiplicative"}
+        See above.
+    reference_decay : float
+        Decay of the moving-average reference gradient, ``0 <= reference_decay < 1``.
+    truncation : float or None
+        ``b``, the largest step (``> 0``, parameter units); None or ``inf``: untruncated.
+    clip : {"global", "tensor", "coordinate"}
+        How the step is truncated.
+    momentum, dampening, weight_decay, nesterov, maximize, foreach :
+        As in ``torch.optim.SGD`` (``foreach=None``: the foreach path when every parameter is on CUDA).
+    generator : torch.Generator, optional
+        Generator to draw all noise from (then every parameter must be on its device).
+    seed : int, optional
+        Root seed of the private generators (not together with ``generator``); None: fresh OS entropy.
+    sampler : {"auto", "torch", "core"}
+        Sampler of additive noise (see :func:`htsgd.torch.noise.fill_noise_`).
+
+    Examples
+    --------
+    >>> opt = HeavyTailedSGD(model.parameters(), lr=0.1, noise="pareto", alpha=1.4,
+    ...                      noise_mode="multiplicative", truncation=0.5, seed=0)  # doctest: +SKIP
+    >>> loss_fn(model(x_large), y_large).backward(); opt.set_reference_gradient(); opt.zero_grad()
+    >>> loss_fn(model(x), y).backward(); opt.step(); opt.zero_grad()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        *,
+        noise: str | None = "pareto",
+        alpha: float = 1.5,
+        noise_scale: float = 1.0,
+        noise_mode: str = "additive",
+        reference_decay: float = 0.9,
+        truncation: float | None = None,
+        clip: str = "global",
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+        sampler: str = "auto",
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "noise": noise,
+            "alpha": alpha,
+            "noise_scale": noise_scale,
+            "noise_mode": noise_mode,
+            "reference_decay": reference_decay,
+            "truncation": truncation,
+            "clip": clip,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+            "foreach": foreach,
+            "sampler": sampler,
+        }
+        _check_hyperparameters(defaults)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"Invalid generator: expected a torch.Generator or None, got {type(generator).__name__}")
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+                raise TypeError(f"Invalid seed: expected an integer or None, got {type(seed).__name__}")
+            if seed < 0:
+                raise ValueError(f"Invalid seed: {seed}; expected an integer >= 0")
+            if generator is not None:
+                raise ValueError("Invalid seed: pass either a generator or a seed, not both")
+        self._user_generator = generator
+        self._seed = int(np.random.SeedSequence(None if seed is None else int(seed)).entropy)
+        self._generators: dict[str, torch.Generator] = {}
+        self.last_step_norm: Tensor | None = None
+        super().__init__(params, defaults)
+
+    # -- parameter groups ----------------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a parameter group (hyperparameters missing from it are taken from the defaults); validated."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        try:
+            _check_hyperparameters(group)
+            for p in group["params"]:
+                if self._user_generator is not None and not _same_device_str(self._user_generator.device, p.device):
+                    raise ValueError(f"Invalid generator: it lives on {self._user_generator.device} but a parameter "
+                                     f"is on {p.device}; expected a generator on the parameters' device")
+        except (TypeError, ValueError):
+            self.param_groups.pop()
+            raise
+        if group["truncation"] is not None and math.isinf(group["truncation"]):
+            group["truncation"] = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        extra = state.pop("_htsgd", None)
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("noise", "pareto")
+            group.setdefault("alpha", 1.5)
+            group.setdefault("noise_scale", 1.0)
+            group.setdefault("noise_mode", "additive")
+            group.setdefault("reference_decay", 0.9)
+            group.setdefault("truncation", None)
+            group.setdefault("clip", "global")
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("sampler", "auto")
+        if not hasattr(self, "_generators"):
+            self._generators = {}
+            self._user_generator = None
+            self._seed = int(np.random.SeedSequence().entropy)
+            self.last_step_norm = None
+        if extra is not None:
+            self._load_extra(extra)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_htsgd"] = self._extra_state()
+        return state
+
+    # -- randomness --------------------------------------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        """Root seed of the private generators (repeat a run with ``HeavyTailedSGD(..., seed=opt.seed)``)."""
+        return self._seed
+
+    def generator_for(self, device: torch.device | str) -> torch.Generator:
+        """The generator that draws the noise of parameters on ``device`` (created on first use)."""
+        device = torch.device(device)
+        if self._user_generator is not None:
+            if not _same_device_str(self._user_generator.device, device):
+                raise ValueError(f"Invalid generator: it lives on {self._user_generator.device}, not on {device}")
+            return self._user_generator
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        key = str(device)
+        g = self._generators.get(key)
+        if g is None:
+            g = torch.Generator(device=device)
+            g.manual_seed(_device_seed(self._seed, key))
+            self._generators[key] = g
+        return g
+
+    def _extra_state(self) -> dict[str, Any]:
+        gens = {str(self._user_generator.device): self._user_generator} if self._user_generator is not None \
+            else self._generators
+        return {"seed": self._seed, "generators": {k: g.get_state() for k, g in gens.items()}}
+
+    def _load_extra(self, extra: Mapping[str, Any]) -> None:
+        self._seed = int(extra["seed"])
+        for key, st in extra["generators"].items():
+            if self._user_generator is not None:
+                if _same_device_str(self._user_generator.device, torch.device(key)):
+                    self._user_generator.set_state(st)
+            else:
+                self.generator_for(key).set_state(st)
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's optimizer state plus, under ``"htsgd"``, the root seed and the generator states."""
+        sd = super().state_dict()
+        sd[_STATE_KEY] = self._extra_state()
+        return sd
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state from :meth:`state_dict`, generator states included (the run then resumes exactly)."""
+        state_dict = dict(state_dict)
+        extra = state_dict.pop(_STATE_KEY, None)
+        super().load_state_dict(state_dict)
+        if extra is not None:
+            self._load_extra(extra)
+
+    # -- reference gradient ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def set_reference_gradient(self, grads: Iterable[Tensor | None] | Mapping[Tensor, Tensor] | None = None) -> None:
+        """Store ``g_ref`` for the next step of the multiplicative mode (used once, then dropped).
+
+        Parameters
+        ----------
+        grads : None, iterable of torch.Tensor or None, or mapping from parameter to tensor
+            None (the usual call): copy each parameter's current ``.grad``, e.g. right after a backward pass
+            on a large batch. An iterable: one tensor (or None) per parameter, in the order of
+            ``param_groups``. A mapping: ``{param: g_ref}``.
+
+        Examples
+        --------
+        >>> loss_fn(model(x_large), y_large).backward()   # doctest: +SKIP
+        >>> opt.set_reference_gradient(); opt.zero_grad()
+        >>> loss_fn(model(x_small), y_small).backward(); opt.step()
+        """
+        if not any(g["noise_mode"] == "multiplicative" for g in self.param_groups):
+            raise ValueError("set_reference_gradient() needs a param group with noise_mode='multiplicative'")
+        params = [p for g in self.param_groups for p in g["params"]]
+        if grads is None:
+            pairs = [(p, p.grad) for p in params]
+        elif isinstance(grads, Mapping):
+            ids = {id(p) for p in params}
+            for p in grads:
+                if id(p) not in ids:
+                    raise ValueError("Invalid grads: a key is not a parameter of this optimizer")
+            pairs = [(p, grads.get(p)) for p in params]
+        else:
+            given = list(grads)
+            if len(given) != len(params):
+                raise ValueError(f"Invalid grads: expected {len(params)} tensors (one per parameter), got {len(given)}")
+            pairs = list(zip(params, given, strict=True))
+        for p, g in pairs:
+            if g is None:
+                self.state[p].pop("reference_grad", None)
+                continue
+            if not isinstance(g, Tensor) or g.shape != p.shape:
+                raise ValueError(f"Invalid grads: expected a tensor of shape {tuple(p.shape)} for each parameter")
+            if g.is_sparse:
+                raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
+            self.state[p]["reference_grad"] = g.detach().to(device=p.device, dtype=p.dtype, copy=True)
+
+    # -- the step ----------------------------------------------------------------------------------------
+    def _init_group(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+                    momentum_buffer_list: list[Tensor | None], reference_grads: list[Tensor | None],
+                    emas: list[tuple[Tensor, Tensor]]) -> None:
+        multiplicative = group["noise"] is not None and group["noise_mode"] == "multiplicative"
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
+            params.append(p)
+            grads.append(p.grad)
+            state = self.state[p]
+            if group["momentum"] != 0:
+                momentum_buffer_list.append(state.get("momentum_buffer"))
+            if multiplicative:
+                ref = state.pop("reference_grad", None)
+                if ref is None:
+                    ema = state.get("reference_ema")
+                    if ema is None:
+                        ema = state["reference_ema"] = p.grad.detach().clone(memory_format=torch.preserve_format)
+                    ref = ema
+                    emas.append((ema, p.grad))
+                reference_grads.append(ref)
+            else:
+                state.pop("reference_grad", None)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Perform one optimization step.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            Re-evaluates the model and returns the loss.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+
+        multipliers: dict[tuple, Tensor] = {}
+        pending = []
+        for group in self.param_groups:
+            params: list[Tensor] = []
+            grads: list[Tensor] = []
+            bufs: list[Tensor | None] = []
+            refs: list[Tensor | None] = []
+            emas: list[tuple[Tensor, Tensor]] = []
+            self._init_group(group, params, grads, bufs, refs, emas)
+            if not params:
+                continue
+            foreach = default_foreach(params) if group["foreach"] is None else group["foreach"]
+            noise, mode = group["noise"], group["noise_mode"]
+            multiplier = None
+            if noise is not None and mode == "multiplicative":
+                key = (noise, group["alpha"], group["noise_scale"])
+                if key not in multipliers:
+                    multipliers[key] = sample_scalar(noise, group["alpha"], group["noise_scale"],
+                                                     self.generator_for(params[0].device))
+                multiplier = multipliers[key]
+            noisy = noisy_gradients(grads, refs, noise=noise, alpha=group["alpha"], noise_scale=group["noise_scale"],
+                                    noise_mode=mode, generator=self.generator_for, multiplier=multiplier,
+                                    sampler=group["sampler"])
+            if emas:
+                weight = 1.0 - group["reference_decay"]
+                if foreach:
+                    torch._foreach_lerp_([e for e, _ in emas], [g for _, g in emas], weight)
+                else:
+                    for e, g in emas:
+                        e.lerp_(g, weight)
+            directions_fn = _multi_tensor_directions if foreach else _single_tensor_directions
+            directions = directions_fn(params, noisy, bufs, weight_decay=group["weight_decay"],
+                                       momentum=group["momentum"], dampening=group["dampening"],
+                                       nesterov=group["nesterov"], maximize=group["maximize"])
+            if group["momentum"] != 0:
+                for p, b in zip(params, bufs, strict=True):
+                    self.state[p]["momentum_buffer"] = b
+            pending.append((group, params, directions, foreach))
+
+        coefficient = None
+        pooled = [e for e in pending if e[0]["truncation"] is not None and e[0]["clip"] == "global"]
+        if pooled:
+            bs = {e[0]["truncation"] for e in pooled}
+            if len(bs) > 1:
+                raise ValueError("Invalid truncation: param groups with clip='global' must share one truncation, "
+                                 f"got {sorted(bs)}")
+            norms = [step_norm(d, g["lr"], fe) for g, _, d, fe in pooled]
+            self.last_step_norm = norms[0] if len(norms) == 1 else torch.linalg.vector_norm(
+                torch.stack([n.to(norms[0].device) for n in norms]))
+            coefficient = global_clip_coefficient([self.last_step_norm], bs.pop())
+        for group, params, directions, foreach in pending:
+            apply_fn = _multi_tensor_apply if foreach else _single_tensor_apply
+            apply_fn(params, directions, lr=group["lr"], truncation=group["truncation"], clip=group["clip"],
+                     coefficient=coefficient)
+        return loss
+
+
+def _same_device_str(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    return a.type == "cpu" or (a.index or 0) == (b.index or 0)

@@ -1,0 +1,86 @@
+"""Truncation ``phi_b`` of a step, for lists of torch tensors: by global norm, per tensor, or per coordinate.
+
+``phi_b(w) = w / |w| * min(|w|, b)``. Every function here stays on the device: the norm and the clipping
+coefficient are tensors, never read back to the host (no ``.item()``), so a step never waits for the device.
+
+The coefficient is ``b / max(|w|, b)``: exactly 1 when ``|w| <= b`` (the step is left bit for bit as it was)
+and ``b / |w|`` otherwise; a zero step stays zero, and nothing divides by zero.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from .._validation import check_choice, check_positive
+
+__all__ = ["CLIPS", "check_truncation", "clip_coefficient", "global_norm", "phi_b", "tensor_norms"]
+
+CLIPS: tuple[str, ...] = ("global", "tensor", "coordinate")
+Clip = Literal["global", "tensor", "coordinate"]
+
+
+def check_truncation(truncation: object, clip: object) -> tuple[float | None, str]:
+    """Validate ``truncation`` (``None`` or a number ``> 0``; ``inf`` means ``None``) and ``clip``."""
+    check_choice("clip", clip, CLIPS)
+    if truncation is None:
+        return None, str(clip)
+    b = check_positive("truncation", truncation, allow_inf=True)
+    return (None if math.isinf(b) else b), str(clip)
+
+
+def tensor_norms(tensors: Sequence[Tensor], foreach: bool = False) -> list[Tensor]:
+    """Euclidean norm of each tensor, as 0-dimensional tensors on their devices."""
+    if foreach:
+        return list(torch._foreach_norm(list(tensors)))
+    return [torch.linalg.vector_norm(t) for t in tensors]
+
+
+def global_norm(tensors: Sequence[Tensor], foreach: bool = False) -> Tensor:
+    """Euclidean norm of the concatenation of ``tensors`` (0-dimensional, on the first tensor's device)."""
+    if len(tensors) == 0:
+        return torch.zeros(())
+    norms = tensor_norms(tensors, foreach)
+    device = norms[0].device
+    return torch.linalg.vector_norm(torch.stack([n.to(device) for n in norms]))
+
+
+def clip_coefficient(norm: Tensor, b: float) -> Tensor:
+    """``b / max(norm, b)``: the factor that brings a step of length ``norm`` within ``b`` (1 if it is)."""
+    return torch.clamp(norm, min=b).reciprocal().mul_(b)
+
+
+def phi_b(tensors: Tensor | Sequence[Tensor], b: float | None, clip: Clip = "global") -> Tensor | list[Tensor]:
+    """Truncate a step: ``phi_b(w) = w / |w| * min(|w|, b)`` (out of place).
+
+    Parameters
+    ----------
+    tensors : torch.Tensor or sequence of torch.Tensor
+        The step ``w`` (for a list: one tensor per parameter).
+    b : float or None
+        Truncation threshold, in the units of ``w``; ``None`` or ``inf``: no truncation.
+    clip : {"global", "tensor", "coordinate"}
+        ``"global"``: ``|w|`` is the Euclidean norm over all tensors (the theory's); ``"tensor"``: each
+        tensor is truncated by its own norm; ``"coordinate"``: each coordinate is clamped to ``[-b, b]``.
+
+    Returns
+    -------
+    torch.Tensor or list of torch.Tensor
+        The truncated step, of the same structure as ``tensors``.
+    """
+    b, clip = check_truncation(b, clip)
+    single = isinstance(tensors, Tensor)
+    ts = [tensors] if single else list(tensors)
+    if b is None:
+        out = [t.clone() for t in ts]
+    elif clip == "coordinate":
+        out = [t.clamp(-b, b) for t in ts]
+    elif clip == "tensor":
+        out = [t * clip_coefficient(n, b) for t, n in zip(ts, tensor_norms(ts), strict=True)]
+    else:
+        coef = clip_coefficient(global_norm(ts), b)
+        out = [t * coef.to(t.device) for t in ts]
+    return out[0] if single else out
