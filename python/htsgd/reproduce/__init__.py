@@ -1,0 +1,1 @@
+"""Reproductions of the paper's experiments: ``htsgd reproduce <command>`` (see :mod:`htsgd.cli`)."""
