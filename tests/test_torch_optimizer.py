@@ -1,0 +1,434 @@
+"""htsgd.torch.HeavyTailedSGD: validation, SGD equivalence, foreach == single tensor, determinism, resume."""
+import copy
+import io
+import math
+import pickle
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from htsgd.torch import HeavyTailedSGD, heavy_tailed_sgd  # noqa: E402
+
+F = torch.nn.functional
+
+
+def make_model(seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    m = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3)).to(dtype)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=dtype))
+    return m
+
+
+def make_data(seed=1, n=32, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 5, generator=g, dtype=dtype), torch.randint(0, 3, (n,), generator=g)
+
+
+X, Y = make_data()
+
+
+def loss_of(m, x=X, y=Y):
+    return F.cross_entropy(m(x.to(next(m.parameters()).dtype)), y)
+
+
+def train(m, opt, steps=15, reference=False):
+    for i in range(steps):
+        if reference:  # a large-batch reference gradient every other step
+            opt.zero_grad()
+            loss_of(m).backward()
+            if i % 2 == 0:
+                opt.set_reference_gradient()
+        opt.zero_grad()
+        lo = 4 * (i % 4)
+        loss_of(m, X[lo:lo + 8], Y[lo:lo + 8]).backward()
+        opt.step()
+    return [p.detach().clone() for p in m.parameters()]
+
+
+def same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+# ------------------------------------------------------------------------------------------------ validation
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"lr": -1.0}, ValueError, r"Invalid learning rate: -1.0"),
+    ({"lr": float("nan")}, ValueError, r"Invalid learning rate: nan"),
+    ({"lr": "0.1"}, TypeError, r"Invalid lr: expected a real number"),
+    ({"lr": torch.tensor(0.1)}, TypeError, r"Invalid learning rate: expected a real number"),
+    ({"noise": "cauchy"}, ValueError, r"Invalid noise: 'cauchy'; expected one of"),
+    ({"noise": 3}, TypeError, r"Invalid noise"),
+    ({"alpha": 0.0}, ValueError, r"Invalid alpha: 0.0"),
+    ({"alpha": float("nan")}, ValueError, r"Invalid alpha: nan"),
+    ({"noise": "stable", "alpha": 2.5}, ValueError, r"Invalid alpha: 2.5; expected 0 < alpha <= 2"),
+    ({"noise": "gaussian", "alpha": float("nan")}, ValueError, r"Invalid alpha"),
+    ({"noise_scale": -1.0}, ValueError, r"Invalid noise_scale: -1.0; expected a finite number >= 0"),
+    ({"noise_scale": float("inf")}, ValueError, r"Invalid noise_scale"),
+    ({"noise_mode": "mult"}, ValueError, r"Invalid noise_mode: 'mult'"),
+    ({"reference_decay": 1.0}, ValueError, r"Invalid reference_decay: 1.0; expected 0 <= reference_decay < 1"),
+    ({"truncation": 0.0}, ValueError, r"Invalid truncation: 0.0; expected a number > 0"),
+    ({"truncation": -1.0}, ValueError, r"Invalid truncation"),
+    ({"truncation": float("nan")}, ValueError, r"Invalid truncation: nan"),
+    ({"truncation": "1"}, TypeError, r"Invalid truncation: expected a real number"),
+    ({"clip": "norm"}, ValueError, r"Invalid clip: 'norm'; expected one of 'global', 'tensor', 'coordinate'"),
+    ({"momentum": -0.1}, ValueError, r"Invalid momentum value: -0.1"),
+    ({"momentum": float("nan")}, ValueError, r"Invalid momentum value: nan"),
+    ({"dampening": 1.5}, ValueError, r"Invalid dampening: 1.5"),
+    ({"weight_decay": -1e-4}, ValueError, r"Invalid weight_decay value: -0.0001"),
+    ({"nesterov": True}, ValueError, r"Nesterov momentum requires a momentum and zero dampening"),
+    ({"nesterov": True, "momentum": 0.9, "dampening": 0.1}, ValueError, r"Nesterov momentum requires"),
+    ({"nesterov": 1}, TypeError, r"Invalid nesterov: expected a bool"),
+    ({"maximize": "yes"}, TypeError, r"Invalid maximize: expected a bool"),
+    ({"foreach": 0}, TypeError, r"Invalid foreach: expected a bool"),
+    ({"sampler": "numpy"}, ValueError, r"Invalid sampler: 'numpy'"),
+    ({"seed": -1}, ValueError, r"Invalid seed: -1; expected an integer >= 0"),
+    ({"seed": 1.5}, TypeError, r"Invalid seed: expected an integer"),
+    ({"generator": 1}, TypeError, r"Invalid generator: expected a torch.Generator"),
+    ({"seed": 1, "generator": torch.Generator()}, ValueError, r"either a generator or a seed"),
+])
+def test_argument_validation(kwargs, exc, match):
+    kwargs = {"lr": 0.1, **kwargs}
+    with pytest.raises(exc, match=match):
+        HeavyTailedSGD(make_model().parameters(), **kwargs)
+
+
+def test_param_groups_are_validated():
+    m = make_model()
+    opt = HeavyTailedSGD(m[0].parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"Invalid learning rate: -0.5"):
+        opt.add_param_group({"params": m[2].parameters(), "lr": -0.5})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": m[2].parameters(), "truncation": math.inf})
+    assert opt.param_groups[1]["truncation"] is None and opt.param_groups[1]["lr"] == 0.1
+
+
+def test_defaults_and_infinite_truncation():
+    opt = HeavyTailedSGD(make_model().parameters(), lr=0.1, truncation=math.inf)
+    assert opt.defaults["noise"] == "pareto" and opt.defaults["clip"] == "global"
+    assert opt.param_groups[0]["truncation"] is None
+
+
+def test_sparse_gradients_are_rejected():
+    emb = torch.nn.Embedding(10, 3, sparse=True)
+    opt = HeavyTailedSGD(emb.parameters(), lr=0.1, noise=None)
+    emb(torch.tensor([1, 2])).sum().backward()
+    with pytest.raises(RuntimeError, match="sparse"):
+        opt.step()
+
+
+# ------------------------------------------------------------------------------------------- SGD equivalence
+SGD_CASES = [
+    {},
+    {"momentum": 0.9},
+    {"momentum": 0.9, "nesterov": True},
+    {"momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01},
+    {"weight_decay": 0.1},
+    {"maximize": True},
+    {"maximize": True, "weight_decay": 0.1, "momentum": 0.5},
+    {"maximize": True, "momentum": 0.8, "nesterov": True, "weight_decay": 1e-3},
+]
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+@pytest.mark.parametrize("kwargs", SGD_CASES)
+def test_matches_torch_sgd_bit_for_bit(kwargs, foreach):
+    m1, m2 = make_model(), make_model()
+    ref = train(m1, torch.optim.SGD(m1.parameters(), lr=0.1, foreach=foreach, **kwargs))
+    out = train(m2, HeavyTailedSGD(m2.parameters(), lr=0.1, noise=None, truncation=None, foreach=foreach, **kwargs))
+    assert same(ref, out)
+
+
+def test_matches_torch_sgd_with_param_groups_and_missing_grads():
+    m1, m2 = make_model(), make_model()
+    groups = lambda m: [{"params": m[0].parameters(), "lr": 0.05, "momentum": 0.9},  # noqa: E731
+                        {"params": m[2].parameters(), "weight_decay": 0.01}]
+    o1 = torch.optim.SGD(groups(m1), lr=0.1)
+    o2 = HeavyTailedSGD(groups(m2), lr=0.1, noise=None)
+    for m, o in ((m1, o1), (m2, o2)):
+        m[2].bias.requires_grad_(False)
+        train(m, o)
+    assert same(m1.parameters(), m2.parameters())
+
+
+# --------------------------------------------------------------------------------------- foreach == single
+NOISY_CASES = [
+    {"noise": "pareto", "truncation": 0.3},
+    {"noise": "pareto", "truncation": 0.3, "clip": "tensor", "momentum": 0.9},
+    {"noise": "stable", "alpha": 1.2, "truncation": 0.05, "clip": "coordinate", "weight_decay": 0.01},
+    {"noise": "student_t", "alpha": 3.0, "noise_scale": 0.1, "momentum": 0.9, "nesterov": True},
+    {"noise": "gaussian", "noise_scale": 0.1, "truncation": 0.2, "maximize": True},
+    {"noise": "pareto", "noise_mode": "multiplicative", "alpha": 1.4, "truncation": 0.5, "momentum": 0.9},
+    {"noise": "pareto", "noise_mode": "multiplicative", "clip": "tensor", "truncation": 0.1},
+]
+
+
+@pytest.mark.parametrize("sampler", ["torch", "auto"])
+@pytest.mark.parametrize("kwargs", NOISY_CASES)
+def test_foreach_matches_single_tensor(kwargs, sampler):
+    reference = kwargs.get("noise_mode") == "multiplicative"
+    outs = []
+    for foreach in (False, True):
+        m = make_model()
+        opt = HeavyTailedSGD(m.parameters(), lr=0.1, seed=7, foreach=foreach, sampler=sampler, **kwargs)
+        outs.append(train(m, opt, reference=reference))
+    assert same(*outs)
+    assert all(torch.isfinite(p).all() for p in outs[0])
+
+
+def test_functional_form_matches_the_class():
+    m1, m2 = make_model(), make_model()
+    opt = HeavyTailedSGD(m1.parameters(), lr=0.1, seed=3, truncation=0.2, momentum=0.9)
+    gen = torch.Generator().manual_seed(0)
+    gen.set_state(opt.generator_for("cpu").get_state())
+    bufs = [None] * len(list(m2.parameters()))
+    for _ in range(5):
+        for m in (m1, m2):
+            m.zero_grad()
+            loss_of(m).backward()
+        opt.step()
+        with torch.no_grad():
+            ps = list(m2.parameters())
+            heavy_tailed_sgd(ps, [p.grad for p in ps], bufs, lr=0.1, generator=gen, truncation=0.2, momentum=0.9)
+    assert same(m1.parameters(), m2.parameters())
+
+
+# -------------------------------------------------------------------------------------------- determinism
+@pytest.mark.parametrize("kwargs", NOISY_CASES[:2] + NOISY_CASES[5:6])
+def test_seed_determines_the_trajectory(kwargs):
+    runs = [train(m := make_model(), HeavyTailedSGD(m.parameters(), lr=0.1, seed=s, **kwargs)) for s in (5, 5, 6)]
+    assert same(runs[0], runs[1])
+    assert not same(runs[0], runs[2])
+
+
+def test_user_generator_is_the_only_source_of_randomness():
+    torch.manual_seed(0)
+    a = train(m := make_model(), HeavyTailedSGD(m.parameters(), lr=0.1, generator=torch.Generator().manual_seed(1)))
+    torch.manual_seed(123)  # the global RNG must not matter
+    b = train(m := make_model(), HeavyTailedSGD(m.parameters(), lr=0.1, generator=torch.Generator().manual_seed(1)))
+    assert same(a, b)
+    m = make_model()  # (nn.Linear's initialisation uses the global RNG; the optimizer must not)
+    state = torch.get_rng_state()
+    train(m, HeavyTailedSGD(m.parameters(), lr=0.1, seed=2))
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_fresh_entropy_seed_is_recorded():
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1)
+    a = train(m, opt)
+    b = train(m2 := make_model(), HeavyTailedSGD(m2.parameters(), lr=0.1, seed=opt.seed))
+    assert same(a, b)
+
+
+def test_noise_free_step_consumes_no_randomness():
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, noise=None, truncation=0.1, seed=0)
+    state = opt.generator_for("cpu").get_state()
+    train(m, opt)
+    assert torch.equal(state, opt.generator_for("cpu").get_state())
+
+
+# ------------------------------------------------------------------------------------ state_dict and pickle
+@pytest.mark.parametrize("kwargs", NOISY_CASES[:2] + NOISY_CASES[5:6])
+def test_state_dict_resume_reproduces_the_trajectory(kwargs):
+    reference = kwargs.get("noise_mode") == "multiplicative"
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, seed=11, **kwargs)
+    train(m, opt, steps=6, reference=reference)
+    buf = io.BytesIO()
+    torch.save({"model": m.state_dict(), "opt": opt.state_dict()}, buf)
+    full = train(m, opt, steps=6, reference=reference)
+
+    buf.seek(0)
+    ckpt = torch.load(buf, weights_only=True)
+    m2 = make_model(seed=99)
+    m2.load_state_dict(ckpt["model"])
+    opt2 = HeavyTailedSGD(m2.parameters(), lr=0.1, seed=12345, **kwargs)
+    opt2.load_state_dict(ckpt["opt"])
+    assert opt2.seed == opt.seed
+    assert same(full, train(m2, opt2, steps=6, reference=reference))
+
+
+def test_state_dict_with_a_user_generator():
+    gen = torch.Generator().manual_seed(4)
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, generator=gen)
+    train(m, opt, steps=3)
+    sd = copy.deepcopy(opt.state_dict())
+    params = [p.detach().clone() for p in m.parameters()]
+    full = train(m, opt, steps=3)
+    with torch.no_grad():
+        for p, q in zip(m.parameters(), params):
+            p.copy_(q)
+    opt.load_state_dict(sd)  # rewinds the user's generator
+    assert same(full, train(m, opt, steps=3))
+
+
+def test_pickle_and_setstate_backfill():
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, seed=3, momentum=0.9)
+    train(m, opt, steps=2)
+    clone = pickle.loads(pickle.dumps(opt))
+    assert clone.seed == 3
+    assert torch.equal(clone.generator_for("cpu").get_state(), opt.generator_for("cpu").get_state())
+    # an old state without the newer keys gets the defaults back
+    state = opt.__getstate__()
+    for g in state["param_groups"]:
+        for k in ("noise_mode", "sampler", "clip", "reference_decay", "nesterov", "maximize", "foreach"):
+            g.pop(k)
+    state.pop("_htsgd")
+    fresh = HeavyTailedSGD.__new__(HeavyTailedSGD)
+    fresh.__setstate__(state)
+    g = fresh.param_groups[0]
+    assert (g["noise_mode"], g["sampler"], g["clip"], g["nesterov"]) == ("additive", "auto", "global", False)
+    assert isinstance(fresh.generator_for("cpu"), torch.Generator)
+
+
+# ---------------------------------------------------------------------------------------------- truncation
+@settings(max_examples=40, deadline=None)
+@given(b=st.floats(1e-3, 10.0), lr=st.floats(1e-3, 2.0), scale=st.floats(1e-3, 1e3),
+       clip=st.sampled_from(["global", "tensor", "coordinate"]), momentum=st.sampled_from([0.0, 0.9]),
+       seed=st.integers(0, 2**32))
+def test_truncated_step_is_at_most_b(b, lr, scale, clip, momentum, seed):
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=lr, noise="pareto", alpha=1.1, noise_scale=scale, truncation=b,
+                         clip=clip, momentum=momentum, seed=seed)
+    for _ in range(2):
+        before = [p.detach().clone() for p in m.parameters()]
+        opt.zero_grad()
+        loss_of(m).backward()
+        opt.step()
+        steps = [p.detach() - q for p, q in zip(m.parameters(), before)]
+        tol = b * 1e-9 + 1e-12
+        if clip == "global":
+            assert torch.linalg.vector_norm(torch.cat([s.ravel() for s in steps])) <= b + tol
+        elif clip == "tensor":
+            assert all(torch.linalg.vector_norm(s) <= b + tol for s in steps)
+        else:
+            assert all(s.abs().max() <= b + tol for s in steps)
+
+
+def test_global_truncation_spans_param_groups():
+    m = make_model()
+    opt = HeavyTailedSGD([{"params": m[0].parameters()}, {"params": m[2].parameters(), "lr": 0.5}],
+                         lr=0.1, noise_scale=100.0, truncation=0.01, seed=0)
+    before = [p.detach().clone() for p in m.parameters()]
+    loss_of(m).backward()
+    opt.step()
+    step = torch.cat([(p.detach() - q).ravel() for p, q in zip(m.parameters(), before)])
+    assert torch.linalg.vector_norm(step).item() == pytest.approx(0.01, rel=1e-9)
+    assert opt.last_step_norm.item() > 0.01
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))], "truncation": 0.02})
+    for p in opt.param_groups[-1]["params"]:
+        p.grad = torch.ones_like(p)
+    with pytest.raises(ValueError, match="must share one truncation"):
+        opt.step()
+
+
+def test_small_steps_are_not_touched_by_truncation():
+    m1, m2 = make_model(), make_model()
+    a = train(m1, HeavyTailedSGD(m1.parameters(), lr=0.01, noise=None, truncation=1e6))
+    b = train(m2, torch.optim.SGD(m2.parameters(), lr=0.01))
+    assert all(torch.allclose(x, y, rtol=0, atol=1e-15) for x, y in zip(a, b))
+
+
+def test_no_host_synchronisation_in_the_step(monkeypatch):
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, truncation=0.1, momentum=0.9, sampler="torch", seed=0,
+                         noise_mode="multiplicative")
+    loss_of(m).backward()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("host synchronisation in step()")
+
+    for name in ("item", "tolist", "__bool__", "__float__", "__int__"):
+        monkeypatch.setattr(torch.Tensor, name, forbidden)
+    opt.step()
+    opt.param_groups[0]["noise_mode"] = "additive"
+    opt.param_groups[0]["clip"] = "tensor"
+    opt.step()
+
+
+# ----------------------------------------------------------------------------------- multiplicative mode
+def test_multiplicative_with_supplied_reference_matches_the_formula():
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, noise_mode="multiplicative", seed=1)
+    loss_of(m).backward()
+    g_ref = [p.grad.clone() for p in m.parameters()]
+    opt.set_reference_gradient()
+    opt.zero_grad()
+    loss_of(m, X[:4], Y[:4]).backward()
+    g = [p.grad.clone() for p in m.parameters()]
+    before = [p.detach().clone() for p in m.parameters()]
+    z_gen = torch.Generator().manual_seed(0)
+    z_gen.set_state(opt.generator_for("cpu").get_state())
+    opt.step()
+    from htsgd.torch.noise import sample_scalar
+    z = sample_scalar("pareto", 1.5, 1.0, z_gen)
+    for p, q, gr, gb in zip(m.parameters(), before, g_ref, g):
+        assert torch.allclose(p, q - 0.1 * (gr + z * (gb - gr)), rtol=1e-12, atol=1e-12)
+    assert all("reference_grad" not in opt.state[p] for p in m.parameters())  # used once
+
+
+def test_multiplicative_ema_reference():
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, noise_mode="multiplicative", reference_decay=0.5, seed=1)
+    loss_of(m).backward()
+    g0 = [p.grad.clone() for p in m.parameters()]
+    before = [p.detach().clone() for p in m.parameters()]
+    opt.step()  # the first EMA step is noiseless SGD
+    assert all(torch.equal(p, q - 0.1 * g) for p, q, g in zip(m.parameters(), before, g0))
+    opt.zero_grad()
+    loss_of(m, X[:4], Y[:4]).backward()
+    g1 = [p.grad.clone() for p in m.parameters()]
+    opt.step()
+    for p, g_a, g_b in zip(m.parameters(), g0, g1):
+        assert torch.allclose(opt.state[p]["reference_ema"], 0.5 * g_a + 0.5 * g_b, rtol=1e-14, atol=1e-14)
+
+
+def test_set_reference_gradient_arguments():
+    m = make_model()
+    with pytest.raises(ValueError, match="needs a param group with noise_mode='multiplicative'"):
+        HeavyTailedSGD(m.parameters(), lr=0.1).set_reference_gradient()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, noise_mode="multiplicative")
+    ps = list(m.parameters())
+    with pytest.raises(ValueError, match=r"expected 4 tensors"):
+        opt.set_reference_gradient([torch.zeros(1)])
+    with pytest.raises(ValueError, match="shape"):
+        opt.set_reference_gradient({ps[0]: torch.zeros(1)})
+    with pytest.raises(ValueError, match="not a parameter"):
+        opt.set_reference_gradient({torch.zeros(1): torch.zeros(1)})
+    opt.set_reference_gradient({ps[0]: torch.ones_like(ps[0])})
+    assert torch.equal(opt.state[ps[0]]["reference_grad"], torch.ones_like(ps[0]))
+    assert "reference_grad" not in opt.state[ps[1]]
+
+
+def test_zero_noise_scale_multiplicative_is_reference_descent():
+    m = make_model()
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, noise_mode="multiplicative", noise_scale=0.0, seed=0)
+    ref = [torch.full_like(p, 0.5) for p in m.parameters()]
+    opt.set_reference_gradient(ref)
+    loss_of(m).backward()
+    before = [p.detach().clone() for p in m.parameters()]
+    opt.step()
+    assert all(torch.equal(p, q - 0.1 * r) for p, q, r in zip(m.parameters(), before, ref))
+
+
+def test_float32_and_closure():
+    m = make_model(dtype=torch.float32)
+    opt = HeavyTailedSGD(m.parameters(), lr=0.1, truncation=0.5, seed=0)
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_of(m)
+        loss.backward()
+        return loss
+
+    losses = [float(opt.step(closure)) for _ in range(5)]
+    assert all(math.isfinite(x) for x in losses)
+    assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in m.parameters())

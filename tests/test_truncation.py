@@ -1,0 +1,79 @@
+"""phi_b properties (hypothesis) and that the engine's steps obey them."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import htsgd
+
+finite = st.floats(min_value=-1e150, max_value=1e150, allow_nan=False, allow_infinity=False)
+rows = hnp.arrays(np.float64, st.tuples(st.integers(1, 8), st.integers(1, 6)), elements=finite)
+thresholds = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False)
+
+
+@given(rows, thresholds)
+def test_norm_is_bounded_by_b(w, b):
+    out = htsgd.truncate(w, b)
+    assert np.all(np.linalg.norm(out, axis=1) <= b * (1 + 1e-12))
+
+
+@given(rows, thresholds)
+def test_direction_kept_and_short_steps_untouched(w, b):
+    out = htsgd.truncate(w, b)
+    norms = np.linalg.norm(w, axis=1)
+    short = norms <= b
+    assert np.array_equal(out[short], w[short])
+    for wi, oi in zip(w[~short], out[~short]):
+        # same direction: oi is a positive multiple of wi
+        scale = np.linalg.norm(oi) / np.linalg.norm(wi)
+        np.testing.assert_allclose(oi, scale * wi, rtol=1e-12, atol=0)
+
+
+@given(rows, thresholds)
+def test_idempotent(w, b):
+    once = htsgd.truncate(w, b)
+    np.testing.assert_allclose(htsgd.truncate(once, b), once, rtol=1e-14, atol=0)
+
+
+@given(rows)
+def test_infinite_b_is_identity(w):
+    assert np.array_equal(htsgd.truncate(w, None), w)
+    assert np.array_equal(htsgd.truncate(w, math.inf), w)
+
+
+@given(rows, thresholds)
+def test_coordinate_clip(w, b):
+    out = htsgd.truncate(w, b, clip="coordinate")
+    assert np.array_equal(out, np.clip(w, -b, b))
+
+
+def test_huge_step_is_clipped_not_zeroed():
+    out = htsgd.truncate(np.array([[1e300, -1e300]]), 2.0)
+    np.testing.assert_allclose(out, [[math.sqrt(2), -math.sqrt(2)]], rtol=1e-15)
+
+
+def test_nan_passes_through():
+    assert np.isnan(htsgd.truncate(np.array([np.nan]), 1.0)).all()
+
+
+@pytest.mark.parametrize("b", [0.05, 0.6])
+def test_engine_steps_never_exceed_b(b):
+    # Huge noise: almost every step is clipped; |x_1 - x_0| <= b for every particle, and 1-D steps of
+    # length exactly b dominate.
+    sgd = htsgd.HeavyTailedSGD(htsgd.landscapes.DoubleWell(), 0.5, htsgd.Pareto(1.2, 50.0), truncation=b)
+    x1 = sgd.run(0.3, 1, n_particles=20_000, rng=1).final
+    assert np.all(np.abs(x1 - 0.3) <= b * (1 + 1e-12))
+    assert np.mean(np.isclose(np.abs(x1 - 0.3), b, rtol=1e-12)) > 0.5
+
+
+def test_engine_d_dim_steps_by_norm():
+    land = htsgd.landscapes.Quadratic(np.eye(3))
+    sgd = htsgd.HeavyTailedSGD(land, 0.5, htsgd.Pareto(1.2, 50.0), truncation=0.3)
+    x1 = sgd.run(np.zeros(3), 1, n_particles=5000, rng=2).final
+    assert np.all(np.linalg.norm(x1, axis=1) <= 0.3 * (1 + 1e-12))
+    sgd_c = htsgd.HeavyTailedSGD(land, 0.5, htsgd.Pareto(1.2, 50.0), truncation=0.3, clip="coordinate")
+    x1c = sgd_c.run(np.zeros(3), 1, n_particles=5000, rng=2).final
+    assert np.all(np.abs(x1c) <= 0.3) and np.any(np.linalg.norm(x1c, axis=1) > 0.3)
