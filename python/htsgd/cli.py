@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from typing import Sequence
 
@@ -23,7 +24,11 @@ REPRODUCTIONS: dict[str, str] = {
 def _available_reproductions() -> dict[str, str]:
     out = {}
     for name, module in REPRODUCTIONS.items():
-        if importlib.util.find_spec(f"htsgd.reproduce.{module}") is not None:
+        try:
+            found = importlib.util.find_spec(f"htsgd.reproduce.{module}") is not None
+        except ModuleNotFoundError:  # no htsgd.reproduce package at all
+            found = False
+        if found:
             out[name] = module
     return out
 
