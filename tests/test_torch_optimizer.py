@@ -382,7 +382,7 @@ def test_multiplicative_ema_reference():
     g0 = [p.grad.clone() for p in m.parameters()]
     before = [p.detach().clone() for p in m.parameters()]
     opt.step()  # the first EMA step is noiseless SGD
-    assert all(torch.equal(p, q - 0.1 * g) for p, q, g in zip(m.parameters(), before, g0))
+    assert all(torch.equal(p, q.add(g, alpha=-0.1)) for p, q, g in zip(m.parameters(), before, g0))
     opt.zero_grad()
     loss_of(m, X[:4], Y[:4]).backward()
     g1 = [p.grad.clone() for p in m.parameters()]
@@ -429,6 +429,6 @@ def test_float32_and_closure():
         loss.backward()
         return loss
 
-    losses = [float(opt.step(closure)) for _ in range(5)]
+    losses = [float(opt.step(closure).detach()) for _ in range(5)]
     assert all(math.isfinite(x) for x in losses)
     assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in m.parameters())
