@@ -1,0 +1,148 @@
+"""htsgd.torch.noise: both samplers draw the right laws (tail probabilities with binomial error bands)."""
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from scipy import special, stats  # noqa: E402
+
+from htsgd.torch import noise as tn  # noqa: E402
+from htsgd.torch import phi_b  # noqa: E402
+
+N = 200_000
+Z_BAND = 6.0
+
+
+def draw(law, alpha, scale, sampler, dtype, seed=0, n=N):
+    g = torch.Generator().manual_seed(seed)
+    out = torch.empty(n, dtype=dtype)
+    tn.fill_noise_(out, law, alpha, scale, g, sampler)
+    return out.double().numpy()
+
+
+def check_tail(z, x, p, bias=0.0):
+    """Empirical P(|Z| > x) within 6 binomial sigmas (plus a stated bias allowance) of p."""
+    phat = np.mean(np.abs(z) > x)
+    sigma = math.sqrt(p * (1 - p) / z.size)
+    assert abs(phat - p) <= Z_BAND * sigma + bias * p, (x, phat, p, sigma)
+
+
+def stable_asymptote(alpha, scale, x):
+    return 2 * special.gamma(alpha) * math.sin(math.pi * alpha / 2) / math.pi * (scale / x) ** alpha
+
+
+SAMPLERS = ["torch"] + (["core"] if tn.core_available() else [])
+DTYPES = [torch.float32, torch.float64]
+
+
+def test_the_bands_make_sense():
+    # at 6 sigma with N draws a rate of 1e-3 is resolved to ~20%: the checks below can fail for a wrong law
+    p = 1e-3
+    assert Z_BAND * math.sqrt(p * (1 - p) / N) / p < 0.5
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("alpha, scale", [(1.5, 1.0), (0.8, 0.3), (3.0, 2.0)])
+def test_pareto_tail_is_exact(sampler, dtype, alpha, scale):
+    z = draw("pareto", alpha, scale, sampler, dtype)
+    assert np.all(np.isfinite(z))
+    for x in (0.1 * scale, scale, 10 * scale, 100 * scale):
+        check_tail(z, x, (1 + x / scale) ** -alpha)
+    assert abs(np.mean(z > 0) - 0.5) <= Z_BAND * math.sqrt(0.25 / N)  # symmetric
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_stable(sampler, dtype):
+    alpha, scale = 1.5, 0.5
+    z = draw("stable", alpha, scale, sampler, dtype)
+    assert np.all(np.isfinite(z))
+    for x in (0.2, 0.5, 1.0, 2.0):  # body: scipy's levy_stable is accurate here
+        check_tail(z, x, 2 * stats.levy_stable.sf(x, alpha, 0.0, scale=scale))
+    for x in (20.0, 60.0):  # tail: the exact asymptote; its next term is O(x^-alpha) relative
+        check_tail(z, x, stable_asymptote(alpha, scale, x), bias=0.03)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_stable_special_cases(sampler):
+    cauchy = draw("stable", 1.0, 2.0, sampler, torch.float64, seed=1)
+    for x in (0.5, 2.0, 50.0):
+        check_tail(cauchy, x, 2 * stats.cauchy.sf(x, scale=2.0))
+    gauss = draw("stable", 2.0, 1.0, sampler, torch.float64, seed=2)  # N(0, 2 scale^2)
+    for x in (0.5, 2.0, 4.0):
+        check_tail(gauss, x, 2 * stats.norm.sf(x, scale=math.sqrt(2.0)))
+    small = draw("stable", 0.5, 1.0, sampler, torch.float32, seed=3)
+    assert np.all(np.isfinite(small))
+    check_tail(small, 1e3, stable_asymptote(0.5, 1.0, 1e3), bias=0.05)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("df", [1.5, 4.0])
+def test_student_t(sampler, dtype, df):
+    z = draw("student_t", df, 0.5, sampler, dtype)
+    for x in (0.1, 0.5, 2.0, 10.0):
+        check_tail(z, x, 2 * stats.t.sf(x, df, scale=0.5))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_gaussian(sampler, dtype):
+    z = draw("gaussian", 7.0, 3.0, sampler, dtype)  # alpha ignored
+    for x in (0.3, 3.0, 9.0):
+        check_tail(z, x, 2 * stats.norm.sf(x, scale=3.0))
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_generator_state_replays_the_noise(sampler):
+    assert np.array_equal(draw("pareto", 1.5, 1.0, sampler, torch.float32, seed=5, n=1000),
+                          draw("pareto", 1.5, 1.0, sampler, torch.float32, seed=5, n=1000))
+    assert not np.array_equal(draw("pareto", 1.5, 1.0, sampler, torch.float32, seed=5, n=1000),
+                              draw("pareto", 1.5, 1.0, sampler, torch.float32, seed=6, n=1000))
+
+
+@pytest.mark.skipif(not tn.core_available(), reason="htsgd._core.fill_noise not built")
+def test_core_sampler_does_not_depend_on_the_thread_count():
+    outs = []
+    for threads in (1, 2, 3):
+        g = torch.Generator().manual_seed(9)
+        out = torch.empty(10_001)
+        tn.fill_noise_(out, "stable", 1.3, 1.0, g, "core", n_threads=threads)
+        outs.append(out)
+    assert torch.equal(outs[0], outs[1]) and torch.equal(outs[0], outs[2])
+
+
+def test_auto_falls_back_to_torch_for_what_the_core_cannot_fill():
+    g = torch.Generator().manual_seed(0)
+    t = torch.empty(10, 4).t()  # not contiguous
+    tn.fill_noise_(t, "pareto", 1.5, 1.0, g)
+    h = tn.fill_noise_(torch.empty(50, dtype=torch.float16), "pareto", 1.5, 1.0, g)
+    assert torch.isfinite(t).all() and h.dtype == torch.float16
+    with pytest.raises(ValueError, match="sampler='core' needs"):
+        tn.fill_noise_(torch.empty(3, dtype=torch.float16), "pareto", 1.5, 1.0, g, "core")
+
+
+def test_sample_scalar_and_validation():
+    g = torch.Generator().manual_seed(0)
+    z = tn.sample_scalar("pareto", 1.5, 1.0, g)
+    assert z.shape == () and z.dtype == torch.float64
+    with pytest.raises(ValueError, match=r"Invalid alpha: 3.0; expected 0 < alpha <= 2"):
+        tn.sample_noise((3,), "stable", 3.0, 1.0, g)
+    with pytest.raises(ValueError, match=r"Invalid noise: 'levy'"):
+        tn.sample_noise((3,), "levy", 1.5, 1.0, g)
+    with pytest.raises(ValueError, match=r"Invalid sampler: 'gpu'"):
+        tn.fill_noise_(torch.empty(3), "pareto", 1.5, 1.0, g, "gpu")
+
+
+def test_phi_b():
+    w = [torch.tensor([3.0, 4.0]), torch.tensor([0.0])]
+    out = phi_b(w, 1.0)
+    assert torch.allclose(torch.cat(out), torch.tensor([0.6, 0.8, 0.0]))
+    assert torch.equal(phi_b(torch.tensor([0.3, -0.4]), 1.0), torch.tensor([0.3, -0.4]))  # inside: untouched
+    assert torch.equal(phi_b(torch.tensor([3.0, -0.5]), 1.0, "coordinate"), torch.tensor([1.0, -0.5]))
+    assert torch.allclose(phi_b(w, 1.0, "tensor")[0], torch.tensor([0.6, 0.8]))
+    assert torch.equal(phi_b(torch.tensor([1e30]), None), torch.tensor([1e30]))
+    with pytest.raises(ValueError, match="Invalid truncation: -1"):
+        phi_b(w, -1)
