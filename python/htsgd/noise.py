@@ -40,9 +40,11 @@ class NoiseLaw:
         rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
             Seed, numpy's conventions. The same seed gives the same variates for any thread count.
         """
-        shape = (size,) if isinstance(size, (int, np.integer)) and not isinstance(size, bool) else tuple(size)
-        for s in shape:
-            check_int("size", s, minimum=0)
+        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+            size = (size,)
+        if not isinstance(size, tuple):
+            raise TypeError(f"Invalid size: expected an int or a tuple of ints, got {type(size).__name__}")
+        shape = tuple(check_int("size", s, minimum=0) for s in size)
         out = np.empty(shape, dtype=np.float64)
         seed = resolve_seed(rng)
         _core.fill_noise(out.reshape(-1), self.kind, self._alpha_param, self.scale, seed.key, 0)

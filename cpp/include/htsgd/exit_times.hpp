@@ -27,6 +27,7 @@ void exit_times_1d(const L& landscape, const S& sampler, const Step1D& p, Key ke
                    const ExitOutputs& out, int n_threads, const StopFlag& stop) {
 #pragma omp parallel for schedule(dynamic, 4) num_threads(resolve_threads(n_threads))
   for (std::int64_t ii = 0; ii < static_cast<std::int64_t>(n); ++ii) {
+    if (stop_requested(stop)) continue;  // interrupted: skip the particles not yet started
     const auto i = static_cast<std::size_t>(ii);
     const std::uint32_t particle = first_particle + static_cast<std::uint32_t>(i);
     double x = x0[i];
@@ -66,6 +67,7 @@ void exit_times_nd(const L& landscape, const S& sampler, const StepND& p, Key ke
     std::vector<double> x(d);
 #pragma omp for schedule(dynamic, 4)
     for (std::int64_t ii = 0; ii < static_cast<std::int64_t>(n); ++ii) {
+      if (stop_requested(stop)) continue;
       const auto i = static_cast<std::size_t>(ii);
       std::copy(x0 + i * d, x0 + (i + 1) * d, x.begin());
       std::int64_t k = 0;

@@ -39,6 +39,7 @@ void run_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std:
   const auto n_blocks = static_cast<std::int64_t>((n + kBlock - 1) / kBlock);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(n_threads))
   for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
+    if (stop_requested(stop)) continue;  // interrupted: skip the blocks not yet started
     const std::size_t begin = static_cast<std::size_t>(blk) * kBlock;
     const std::size_t count = std::min(kBlock, n - begin);
     double x[kBlock];
@@ -82,6 +83,7 @@ void run_nd(const L& landscape, const S& sampler, const StepND& p, Key key, std:
     std::vector<double> x(d);
 #pragma omp for schedule(dynamic, 16)
     for (std::int64_t ii = 0; ii < static_cast<std::int64_t>(n); ++ii) {
+      if (stop_requested(stop)) continue;
       const auto i = static_cast<std::size_t>(ii);
       std::copy(x0 + i * d, x0 + (i + 1) * d, x.begin());
       std::int64_t bad = 0;

@@ -1,0 +1,49 @@
+"""Ctrl-C during a long C++ call: KeyboardInterrupt within about a second, no crash, no leaked threads."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+SCRIPT = textwrap.dedent("""
+    import math, sys, threading, time
+    import htsgd
+    sgd = htsgd.HeavyTailedSGD(htsgd.landscapes.DoubleWell(), 1e-4, htsgd.Pareto(1.5, 0.2), truncation=0.6)
+    print("ready", flush=True)
+    t0 = time.perf_counter()
+    try:
+        sgd.{call}
+    except KeyboardInterrupt:
+        dt = time.perf_counter() - t0
+        # the interpreter still works and can run again; no worker thread outlives the call
+        sgd.run(1.0, 10, n_particles=10)
+        print(f"interrupted {{threading.active_count()}} {{dt:.3f}}", flush=True)
+        sys.exit(0)
+    print("finished", flush=True)
+""")
+
+
+def _interrupt(call: str) -> str:
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(call=call)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    t_sent = time.perf_counter()
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    elapsed = time.perf_counter() - t_sent
+    assert proc.returncode == 0, err
+    assert out.startswith("interrupted"), out + err
+    assert elapsed < 10.0
+    return out
+
+
+def test_ctrl_c_stops_exit_times():
+    out = _interrupt("exit_times(1.0, (0.0, math.inf), 100_000, 10**12)")
+    assert out.split()[1] == "1"  # only the main thread is left
+
+
+def test_ctrl_c_stops_run():
+    out = _interrupt("run(1.0, 10**9, n_particles=100_000)")
+    assert out.split()[1] == "1"
