@@ -22,8 +22,9 @@ class Estimate(NamedTuple):
 
 def _warn_nonfinite(n_bad: int, n: int, what: str) -> None:
     if n_bad:
+        # stacklevel 5: warn -> _warn_nonfinite -> __post_init__ -> __init__ -> run() -> the user's line
         warnings.warn(f"{n_bad} of {n} particles became non-finite (overflow of an untruncated step?); "
-                      f"they are flagged in `nonfinite` and {what}", RuntimeWarning, stacklevel=3)
+                      f"they are flagged in `nonfinite` and {what}", RuntimeWarning, stacklevel=5)
 
 
 @dataclass(frozen=True)
