@@ -10,6 +10,7 @@ void register_noise(py::module_& m);
 void register_landscapes(py::module_& m);
 void register_simulation(py::module_& m);
 void register_truncation(py::module_& m);
+void register_rare_event(py::module_& m);
 }  // namespace htsgd::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_core, m) {
   htsgd::bindings::register_landscapes(m);
   htsgd::bindings::register_simulation(m);
   htsgd::bindings::register_truncation(m);
+  htsgd::bindings::register_rare_event(m);
 }
