@@ -1,0 +1,57 @@
+"""Smoke test of ``htsgd reproduce deep-learning --quick`` (via its ``main``)."""
+import argparse
+import csv
+import json
+import math
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("mnist1d")
+
+from htsgd.reproduce import deep_learning as dl  # noqa: E402
+
+
+def test_quick_run_writes_a_sane_table(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    dl.add_arguments(parser)
+    args = parser.parse_args(["--quick", "--out", str(tmp_path), "--seed", "1"])
+    assert dl.main(args) == 0
+
+    printed = capsys.readouterr().out
+    with open(tmp_path / "table.csv") as f:
+        table = {row["method"]: row for row in csv.DictReader(f)}
+    assert list(table) == dl.METHODS
+    for name in dl.METHODS:
+        assert name in printed
+    for name, row in table.items():
+        assert int(row["runs"]) == 2
+        acc = float(row["test_accuracy_mean"])
+        assert 0.0 <= acc <= 1.0
+        if int(row["diverged"]) == 0:
+            assert float(row["expected_sharpness_mean"]) >= 0.0
+            assert math.isfinite(float(row["hessian_trace_mean"]))
+    # the noise-free methods learn something in a few hundred steps (chance is 10%)
+    assert float(table["SGD small batch"]["test_accuracy_mean"]) > 0.2
+    assert float(table["heavy-tailed + truncation"]["test_accuracy_mean"]) > 0.15
+    with open(tmp_path / "summary.json") as f:
+        summary = json.load(f)
+    assert len(summary["runs"]) == 2 * len(dl.METHODS) and summary["meta"]["quick"] is True
+    assert (tmp_path / "deep_learning.png").stat().st_size > 10_000
+
+
+def test_corrupted_labels_are_always_wrong():
+    data = dl.make_data(0, 0.1, num_samples=1000)
+    bad = data["corrupted"]
+    assert len(bad) == round(0.1 * len(data["y"]))
+    assert (data["y"][bad] != data["y_clean"][bad]).all()
+    keep = [i for i in range(len(data["y"])) if i not in set(bad.tolist())]
+    assert (data["y"][keep] == data["y_clean"][keep]).all()
+
+
+def test_model_size_and_options():
+    assert sum(p.numel() for p in dl.make_model(0).parameters()) == 8242
+    parser = argparse.ArgumentParser()
+    dl.add_arguments(parser)
+    with pytest.raises(SystemExit):
+        dl.config_from_args(parser.parse_args(["--iterations", "0"]))
