@@ -1,0 +1,219 @@
+"""Shared pieces of the reproduction commands: the default landscape, options, tables, files, plots.
+
+The default landscape (:func:`default_landscape`) has five basins, narrow-wide-narrow-wide-narrow::
+
+    minima   -3.0   -1.5    0.0    1.7    3.4
+    maxima      -2.6   -0.4    0.4    3.0
+    width     0.4    1.1    0.4    1.3    0.4     (distance from the minimum to the nearer maximum)
+
+built with :class:`htsgd.landscapes.CriticalPoints` and scaled so that ``f''`` is 1 at the wide minimum
+``-1.5``. Iterates are projected onto ``[-3.0, 3.4]`` (the outer minima): the polynomial grows like
+``x**8`` outside, and untruncated jumps would otherwise throw particles where one gradient step overflows.
+A jump past a wall lands on the outer (narrow) minimum, which is the basin the theory assigns it to.
+
+With Pareto noise (``alpha = 1.5``, scale 0.1) and ``lr <= 0.08`` the runs sit in the asymptotic regime of
+``theory.md`` section 2: ``asymptotic_regime_indicator`` is below 0.01 at the wide minimum.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..landscapes import CriticalPoints
+from ..noise import Pareto
+
+#: Critical points of the default landscape (minimum, maximum, ..., minimum).
+POINTS = (-3.0, -2.6, -1.5, -0.4, 0.0, 0.4, 1.7, 3.0, 3.4)
+#: Tail index and scale of the default Pareto noise.
+ALPHA, NOISE_SCALE = 1.5, 0.1
+#: Truncation for the global-dynamics commands: l* = 1 in the narrow basins, 2 in the wide ones.
+GLOBAL_TRUNCATION = 0.8
+#: Index (in ``landscape.basins()``) of the basin whose exit times are measured: the wide minimum -1.5.
+EXIT_BASIN = 1
+
+
+def default_landscape() -> CriticalPoints:
+    """The five-basin landscape of the reproductions (see the module docstring).
+
+    Returns
+    -------
+    htsgd.landscapes.CriticalPoints
+        ``f'(x) = s * prod_k (x - c_k)`` with ``s`` such that ``f''(-1.5) = 1``.
+    """
+    pts = np.asarray(POINTS)
+    i = 2  # the wide minimum -1.5: f''(c_i) = s * prod_{k != i} (c_i - c_k)
+    curvature = float(np.prod(pts[i] - np.delete(pts, i)))
+    return CriticalPoints(POINTS, scale=1.0 / abs(curvature))
+
+
+def default_bounds() -> tuple[float, float]:
+    """Projection interval of the iterates: the outer minima."""
+    return POINTS[0], POINTS[-1]
+
+
+def default_noise() -> Pareto:
+    """Pareto (symmetric Lomax) noise with ``alpha = 1.5`` and scale 0.1."""
+    return Pareto(ALPHA, NOISE_SCALE)
+
+
+# ------------------------------------------------------------------------------------------- options
+def add_common_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """Options every reproduction takes: ``--quick``, ``--out``, ``--seed``, ``--threads``, ``--no-progress``."""
+    parser.add_argument("--quick", action="store_true",
+                        help="small grid and few particles (under a minute; the CI smoke test)")
+    parser.add_argument("--out", type=Path, default=Path("htsgd-out") / command,
+                        help=f"output directory (default htsgd-out/{command})")
+    parser.add_argument("--seed", type=int, default=2022, help="root seed (default 2022)")
+    parser.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    """Create and return ``args.out``."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def seed_for(args: argparse.Namespace, i: int) -> np.random.SeedSequence:
+    """Seed of configuration ``i``: a child of the root seed, so configurations never share streams."""
+    return np.random.SeedSequence(args.seed, spawn_key=(i,))
+
+
+@contextmanager
+def progress(total: float, desc: str, args: argparse.Namespace) -> Iterator[Any]:
+    """A tqdm bar over ``total`` work units (hidden with ``--no-progress`` or when stderr is no terminal)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="", disable=True if args.no_progress else None, leave=False,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def chunks(n: int, size: int) -> list[tuple[int, int]]:
+    """``(first, count)`` pairs covering ``range(n)`` in pieces of at most ``size``.
+
+    Particles are addressed by id, so running them in chunks (``first_particle=first``) gives exactly the
+    same numbers as one call; chunks only let the progress bar move.
+    """
+    return [(s, min(size, n - s)) for s in range(0, n, size)]
+
+
+class Timer:
+    """Wall-clock seconds since construction."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self) -> float:
+        return time.perf_counter() - self.start
+
+
+# ------------------------------------------------------------------------------------ tables, files
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Right-aligned plain-text table (cells already formatted as strings, or numbers shown with ``%.4g``)."""
+    cells = [[c if isinstance(c, str) else f"{c:.4g}" for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[j]) for r in cells)) if cells else len(h) for j, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print a titled table."""
+    print(f"\n{title}\n{format_table(headers, rows)}", flush=True)
+
+
+def write_csv(path: Path, records: Sequence[dict]) -> None:
+    """Write a list of flat dicts (same keys) as CSV."""
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(records[0]))
+        w.writeheader()
+        w.writerows(records)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else str(x)  # JSON has no inf/nan
+    return x
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` (numpy values allowed; inf/nan as strings) as indented JSON."""
+    with open(path, "w") as fh:
+        json.dump(_jsonable(obj), fh, indent=2)
+        fh.write("\n")
+
+
+def fit_slope(lrs: Sequence[float], means: Sequence[float], stderrs: Sequence[float]) -> tuple[float, float]:
+    """Weighted least-squares slope of ``log mean`` against ``log lr``, with its standard error.
+
+    Weights are ``1 / (stderr / mean)**2`` (the variance of ``log mean`` by the delta method).
+    """
+    x, y = np.log(lrs), np.log(means)
+    w = (np.asarray(means) / np.asarray(stderrs)) ** 2
+    xm = np.sum(w * x) / np.sum(w)
+    sxx = np.sum(w * (x - xm) ** 2)
+    slope = float(np.sum(w * (x - xm) * (y - np.sum(w * y) / np.sum(w))) / sxx)
+    return slope, float(1.0 / math.sqrt(sxx))
+
+
+# -------------------------------------------------------------------------------------------- plots
+COLORS = {"untruncated": "#0072B2", "l*=1": "#009E73", "l*=2": "#E69F00", "l*=3": "#D55E00",
+          "truncated": "#D55E00", "gaussian": "#555555"}  # Okabe-Ito: readable in colour-blind print
+
+RC = {
+    "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "legend.fontsize": 7.5,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "grid.alpha": 0.25, "grid.linewidth": 0.5, "lines.linewidth": 1.3,
+    "lines.markersize": 4.5, "errorbar.capsize": 2.5, "legend.frameon": False, "savefig.dpi": 200,
+    "savefig.bbox": "tight", "figure.dpi": 100,
+}
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def shade_basins(ax: Any, landscape: CriticalPoints, narrow: Sequence[int], axis: str = "x") -> None:
+    """Grey bands over the narrow basins (``axis="x"``: vertical bands; ``"y"``: horizontal)."""
+    basins, (b_lo, b_hi) = landscape.basins(), default_bounds()
+    for k in narrow:
+        lo, hi = max(basins[k].lo, b_lo), min(basins[k].hi, b_hi)
+        (ax.axvspan if axis == "x" else ax.axhspan)(lo, hi, color="0.9", zorder=0, lw=0)
+
+
+def narrow_wide(basins: Sequence[Any], truncation: float) -> tuple[list[int], list[int]]:
+    """Indices of the narrow and the wide basins (wide: the largest ``l*`` under ``truncation``)."""
+    from ..theory import jumps_needed
+
+    ls = [jumps_needed(b.width, truncation) for b in basins]
+    top = max(ls)
+    return [k for k, v in enumerate(ls) if v < top], [k for k, v in enumerate(ls) if v == top]
