@@ -1,0 +1,493 @@
+"""Rare exits: the probability of leaving a basin within a horizon, and mean exit times beyond direct reach.
+
+Under truncation, leaving a basin of width ``r`` needs ``l* = ceil(r/b)`` big jumps, and
+``p = P(tau <= T)`` falls like ``(H(1/lr)/lr)**l*``: crude Monte Carlo needs ``~1/p`` samples. Big-jump
+importance sampling (Wang & Rhee; Chen, Blanchet, Rhee & Zwart; see ``shared/rare-event.md``) samples from
+the defensive mixture ``Q = w P + (1 - w) P(. | B)``, ``B`` = "at least ``l*`` big noises among the ``T``
+steps", a noise being *big* when ``lr |Z| > gamma`` (one-sided: and pointing toward the exit side). Under
+``P(. | B)`` the number of big noises is ``Bin(T, pe) | >= l*``, their positions uniform, their sizes from
+the law conditioned on being big, all other noises conditioned on not being big. The weight is taken on
+the path stopped at the exit::
+
+    Y = 0 if tau > T,   else   Y = 1 / (w + (1 - w) P(Bin(T - tau, pe) >= l* - c) / P(B))
+
+with ``c`` the big noises up to ``tau``. Guarantees: ``E Y = p`` exactly (unbiased for every ``gamma`` and
+``w``); ``0 <= Y <= 1/w``, so the CLT interval holds; bounded relative error as ``lr -> 0`` with
+``lr * T`` fixed when ``gamma < r - (l* - 1) b``. The whole-path weight is unbiased too but hides rare
+samples of weight ``1/w``: not used.
+
+Everything per sample runs in C++ (``htsgd/rare_event.hpp``); sample ``i`` of a call is a pure function of
+``(seed, i)``, the running sums are taken in sample order, so results are bit-identical for any thread
+count and batches (``target_rel_error``) give exactly the one-shot estimate with the same total.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _core, theory
+from ._rng import RNGLike, Seed, resolve_seed
+from ._validation import check_choice, check_int, check_interval, check_n_threads, check_real
+from .landscapes import Landscape1D
+from .noise import Pareto
+from .results import Estimate, ExitTimes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dynamics import HeavyTailedSGD
+
+__all__ = ["ExitProbability", "MeanExitTime", "exit_probability", "mean_exit_time"]
+
+_MAX_SAMPLES = 2**32  # sample ids index the 32-bit particle word of the Philox counter
+_MAX_STEPS = 2**56 - 1
+_MAX_TABLE = 2**25  # entries of the binomial tail table, (l* + 1) * (horizon + 1): 256 MiB
+_DEFAULT_SAMPLES = 10_000
+_FIRST_BATCH = 1_000
+_DEFAULT_WEIGHT = 0.1
+_SHARE_WARNING = 0.05
+_DIRECT_BUDGET = 2e8  # particle-steps that method="auto" spends on direct simulation at most
+_PILOT_SAMPLES = 2_000
+_SIDES = ("left", "right", "both")
+_SIDE_CODE = {"left": -1, "right": 1, "both": 0}
+
+
+# ------------------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class ExitProbability:
+    """``p = P(tau <= horizon)`` for the first exit ``tau`` (steps) from ``domain``, with its diagnostics.
+
+    Attributes
+    ----------
+    value, stderr : float
+        The estimate ``mean(Y)`` and its standard error ``sd(Y) / sqrt(n_samples)``.
+    n_samples : int
+        Samples used. ``seconds``: wall time.
+    method : {"importance", "crude"}
+    horizon, l_star, side : int, int, str
+        ``T``; the big jumps needed toward the exit side(s); ``"left"``, ``"right"`` or ``"both"``.
+    gamma, weight : float or None
+        Big-jump threshold and defensive weight (None for crude Monte Carlo).
+    p_big : float
+        ``P(B)``, the probability under the plain dynamics of at least ``l*`` big noises (1 for crude).
+    branch_exit_rate : float
+        Fraction of the conditioned-branch samples that exited (NaN for crude). Near 0: ``B`` rarely
+        produces an exit (horizon much longer than the time the jumps must fall within, or ``gamma`` small).
+    max_weight : float
+        ``max(Y)``; never above ``1 / weight`` (1 for crude Monte Carlo).
+    max_weight_share : float
+        ``max(Y) / sum(Y)``. Above 0.05 one sample dominates and the error bar is not to be trusted
+        (a ``RuntimeWarning`` is issued; usually ``gamma`` is too large). NaN without exits.
+    n_exits, n_nonfinite : int
+        Samples that exited; samples whose position overflowed (counted as not exited, with a warning).
+    seed_entropy, seed_spawn_key
+        Repeat with ``rng=numpy.random.SeedSequence(seed_entropy, spawn_key=seed_spawn_key)``.
+    """
+
+    value: float
+    stderr: float
+    n_samples: int
+    seconds: float
+    method: str
+    horizon: int
+    l_star: int
+    side: str
+    gamma: float | None
+    weight: float | None
+    p_big: float
+    branch_exit_rate: float
+    max_weight: float
+    max_weight_share: float
+    n_exits: int
+    n_nonfinite: int = 0
+    lr: float = math.nan
+    domain: tuple = ()
+    x0: float = math.nan
+    seed_entropy: Any = None
+    seed_spawn_key: tuple = ()
+    target_reached: bool | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.method == "importance" and self.max_weight_share > _SHARE_WARNING:
+            warnings.warn(f"the largest weight is {self.max_weight_share:.1%} of the sum (> 5%): the error bar "
+                          f"is not to be trusted; lower gamma (now {self.gamma:g}) or take more samples",
+                          RuntimeWarning, stacklevel=6)
+        if self.n_nonfinite:
+            warnings.warn(f"{self.n_nonfinite} of {self.n_samples} samples became non-finite (overflow of an "
+                          "untruncated step?); they count as not exited", RuntimeWarning, stacklevel=6)
+
+    @property
+    def estimate(self) -> Estimate:
+        return Estimate(self.value, self.stderr)
+
+    @property
+    def rel_error(self) -> float:
+        """``stderr / value`` (inf without exits)."""
+        return self.stderr / self.value if self.value > 0 else math.inf
+
+    @property
+    def rel_error_per_sample(self) -> float:
+        """``sd(Y) / mean(Y)``: the relative error of one sample; ``n`` samples give this over ``sqrt(n)``."""
+        return self.rel_error * math.sqrt(self.n_samples)
+
+    def samples_for(self, rel_error: float) -> int:
+        """Samples needed for a relative error ``rel_error`` at this relative error per sample."""
+        return math.ceil((self.rel_error_per_sample / rel_error) ** 2)
+
+    def __str__(self) -> str:
+        return (f"P(tau <= {self.horizon}) = {self.value:.4g} +- {self.stderr:.2g} ({self.method}, "
+                f"{self.n_samples} samples, relative error per sample {self.rel_error_per_sample:.3g}, "
+                f"{self.seconds:.2f} s)")
+
+
+@dataclass(frozen=True)
+class MeanExitTime:
+    """Mean first-exit time (steps) with its standard error, as returned by ``mean_exit_time``.
+
+    Attributes
+    ----------
+    value, stderr : float
+    method : {"direct", "importance"}
+        Direct simulation of exits, or the two-horizon slope estimator
+        ``(T2 - T1) / (p(T2) - p(T1))`` with both probabilities by importance sampling.
+    n_samples : int
+        Exits simulated (direct) or samples of both horizons together (importance).
+    seconds : float
+    horizons : (int, int) or None
+    probabilities : (ExitProbability, ExitProbability) or None
+        ``p(T1)`` and ``p(T2)`` (importance).
+    exit_times : ExitTimes or None
+        The simulated exits (direct).
+    """
+
+    value: float
+    stderr: float
+    method: str
+    n_samples: int
+    seconds: float
+    horizons: tuple[int, int] | None = None
+    probabilities: tuple[ExitProbability, ExitProbability] | None = field(default=None, repr=False)
+    exit_times: ExitTimes | None = field(default=None, repr=False)
+    seed_entropy: Any = None
+    seed_spawn_key: tuple = ()
+
+    @property
+    def estimate(self) -> Estimate:
+        return Estimate(self.value, self.stderr)
+
+    @property
+    def rel_error(self) -> float:
+        return self.stderr / self.value if self.value > 0 else math.inf
+
+    def __str__(self) -> str:
+        return f"E tau = {self.value:.5g} +- {self.stderr:.2g} steps ({self.method}, {self.seconds:.2f} s)"
+
+
+# ---------------------------------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class _Setup:
+    """A validated problem: everything the kernel needs but the seed and the sample range."""
+
+    sgd: Any
+    x0: float
+    lo: float
+    hi: float
+    horizon: int
+    method: str
+    l_star: int
+    side: str
+    gamma: float | None
+    weight: float | None
+    threads: int
+
+
+def _domain_and_start(sgd: HeavyTailedSGD, x0: Any, domain: Any) -> tuple[float, float, float]:
+    if not isinstance(sgd.landscape, Landscape1D):
+        raise NotImplementedError("exit_probability and mean_exit_time support 1-D landscapes only "
+                                  f"(got {type(sgd.landscape).__name__})")
+    lo_a, hi_a = sgd._check_box("domain", domain)
+    lo, hi = float(lo_a[0]), float(hi_a[0])
+    x = check_real("x0", x0)
+    if not math.isfinite(x):
+        raise ValueError(f"Invalid x0: {x0!r}; expected a finite number")
+    if not lo < x < hi:
+        raise ValueError(f"Invalid x0: {x0!r}; expected a point strictly inside domain ({lo!r}, {hi!r})")
+    if sgd.bounds is not None and not (sgd.bounds[0][0] <= x <= sgd.bounds[1][0]):
+        raise ValueError(f"Invalid x0: {x0!r}; expected a point inside bounds {sgd.bounds}")
+    if math.isinf(lo) and math.isinf(hi):
+        raise ValueError(f"Invalid domain: {domain!r}; expected at least one finite end (an exit to leave by)")
+    return x, lo, hi
+
+
+def _basin_sides(sgd: HeavyTailedSGD, lo: float, hi: float, domain: Any) -> dict[str, tuple[float, int]]:
+    """Finite sides of the domain's basin: name -> (distance from the minimum, jumps needed)."""
+    try:
+        basins = sgd.landscape.basins((lo, hi))
+    except ValueError as exc:
+        raise ValueError(f"Invalid domain: {domain!r}; expected the basin of one minimum ({exc})") from None
+    if len(basins) != 1:
+        raise ValueError(f"Invalid domain: {domain!r} holds {len(basins)} minima; expected the basin of exactly "
+                         "one minimum (e.g. the ends of landscape.basins()[i])")
+    (basin,) = basins
+    out = {}
+    for name, dist in (("left", basin.left), ("right", basin.right)):
+        if math.isfinite(dist):
+            try:
+                out[name] = (dist, theory.jumps_needed(dist, sgd.truncation))
+            except ValueError as exc:
+                raise ValueError(f"Invalid truncation: {sgd.truncation!r}; expected the distance {dist!r} from "
+                                 f"the minimum to the {name} end not to be a multiple of it ({exc})") from None
+    return out
+
+
+def _resolve_side(side: Any, sides: dict[str, tuple[float, int]]) -> tuple[str, int, float]:
+    """-> (side, l*, r) with r the nearest distance among the sides counted."""
+    if side is None:
+        if len(sides) == 2 and sides["left"][1] == sides["right"][1]:
+            side = "both"
+        else:
+            side = min(sides, key=lambda s: (sides[s][1], sides[s][0]))
+    else:
+        side = check_choice("side", side, _SIDES)
+        if side != "both" and side not in sides:
+            raise ValueError(f"Invalid side: {side!r}; the domain's {side} end is infinite (no exit there)")
+    used = list(sides) if side == "both" else [side]
+    l_star = min(sides[s][1] for s in used)
+    r = min(sides[s][0] for s in used)
+    return side, l_star, r
+
+
+def _setup(sgd: HeavyTailedSGD, x0: Any, domain: Any, horizon: Any, method: Any, gamma: Any, weight: Any,
+           side: Any, n_threads: Any) -> _Setup:
+    method = check_choice("method", method, ("importance", "crude"))
+    x, lo, hi = _domain_and_start(sgd, x0, domain)
+    T = check_int("horizon", horizon, minimum=1, maximum=_MAX_STEPS)
+    threads = check_n_threads(n_threads)
+    side, l_star, r = _resolve_side(side, _basin_sides(sgd, lo, hi, domain))
+    if method == "crude":
+        for name, v in (("gamma", gamma), ("weight", weight)):
+            if v is not None:
+                raise ValueError(f"Invalid {name}: {v!r}; method='crude' takes no {name}")
+        return _Setup(sgd, x, lo, hi, T, method, l_star, side, None, None, threads)
+    if not isinstance(sgd.noise, Pareto):
+        raise NotImplementedError(
+            f"method='importance' needs Pareto noise (its conditioned laws invert in closed form); got "
+            f"{type(sgd.noise).__name__}: use method='crude'")
+    b = sgd._b
+    if gamma is None:
+        gamma = min(b / 2, r - (l_star - 1) * b)
+    else:
+        gamma = check_real("gamma", gamma)
+        if math.isnan(gamma) or not 0 < gamma < b:
+            raise ValueError(f"Invalid gamma: {gamma!r}; expected 0 < gamma < b = {b!r}")
+    weight = _DEFAULT_WEIGHT if weight is None else check_interval("weight", weight, 0.0, 1.0, lo_open=True,
+                                                                     hi_open=True)
+    if T < l_star:
+        raise ValueError(f"Invalid horizon: {T}; expected horizon >= l* = {l_star} for method='importance' "
+                         f"(fewer steps cannot hold l* big jumps)")
+    if (l_star + 1) * (T + 1) > _MAX_TABLE:
+        raise ValueError(f"Invalid horizon: {T}; expected (l* + 1) * (horizon + 1) <= {_MAX_TABLE} "
+                         f"(l* = {l_star}; the binomial table of the weights)")
+    return _Setup(sgd, x, lo, hi, T, method, l_star, side, float(gamma), float(weight), threads)
+
+
+def _check_sizes(n_samples: Any, target_rel_error: Any) -> tuple[int | None, float | None]:
+    n = None if n_samples is None else check_int("n_samples", n_samples, minimum=2, maximum=_MAX_SAMPLES)
+    t = None
+    if target_rel_error is not None:
+        t = check_interval("target_rel_error", target_rel_error, 0.0, 1.0, lo_open=True, hi_open=True)
+    return n, t
+
+
+# --------------------------------------------------------------------------------------------- engine
+class _Run:
+    """Samples 0, 1, 2, ... of one estimator, extended in batches (bit-identical to one shot)."""
+
+    def __init__(self, s: _Setup, seed: Seed) -> None:
+        self.s, self.seed = s, seed
+        self.tally: dict = {}
+        self.p_big = 1.0
+        self.seconds = 0.0
+        sgd = s.sgd
+        self._args = (sgd.landscape._spec(), sgd.noise._spec(), sgd._step_spec(), s.x0, s.lo, s.hi, s.horizon,
+                      s.l_star, s.gamma or 0.0, s.weight or 1.0, _SIDE_CODE[s.side], s.method == "crude")
+
+    @property
+    def n(self) -> int:
+        return int(self.tally.get("n", 0))
+
+    def extend(self, count: int) -> None:
+        count = min(count, _MAX_SAMPLES - self.n)
+        if count <= 0:
+            return
+        t0 = time.perf_counter()
+        out = _core.rare_exit(*self._args, self.seed.key, self.n, count, self.tally, self.s.threads)
+        self.seconds += time.perf_counter() - t0
+        self.p_big = float(out.pop("p_big"))
+        self.tally = out
+
+    def mean_sd(self) -> tuple[float, float]:
+        t, n = self.tally, self.n
+        m = (t["sum"] + t["sum_c"]) / n
+        m2 = (t["sum2"] + t["sum2_c"]) / n
+        var = max(m2 - m * m, 0.0) * n / (n - 1) if n > 1 else math.inf
+        return m, math.sqrt(var)
+
+    def rel_error(self) -> float:
+        m, sd = self.mean_sd()
+        return sd / (m * math.sqrt(self.n)) if m > 0 else math.inf
+
+    def result(self, target_reached: bool | None = None) -> ExitProbability:
+        s, t = self.s, self.tally
+        m, sd = self.mean_sd()
+        total = t["sum"] + t["sum_c"]
+        share = t["max_y"] / total if total > 0 else math.nan
+        rate = t["branch_exits"] / t["branch"] if t["branch"] else math.nan
+        return ExitProbability(
+            value=m, stderr=sd / math.sqrt(self.n), n_samples=self.n, seconds=self.seconds, method=s.method,
+            horizon=s.horizon, l_star=s.l_star, side=s.side, gamma=s.gamma, weight=s.weight, p_big=self.p_big,
+            branch_exit_rate=rate if s.method == "importance" else math.nan, max_weight=float(t["max_y"]),
+            max_weight_share=share,
+            n_exits=int(t["exits"]), n_nonfinite=int(t["nonfinite"]), lr=s.sgd.lr, domain=(s.lo, s.hi), x0=s.x0,
+            seed_entropy=self.seed.entropy, seed_spawn_key=self.seed.spawn_key, target_reached=target_reached)
+
+
+def _next_total(n: int, rel_error: float, target: float, cap: int) -> int:
+    """Total samples for the next batch: aim 10% past the CLT projection, at most 8x growth."""
+    if math.isinf(rel_error):
+        want = 4 * n
+    else:
+        want = math.ceil(1.1 * n * (rel_error / target) ** 2)
+    return min(cap, max(n + 1, min(want, 8 * n)))
+
+
+def _run_to_target(run: _Run, n_samples: int | None, target: float | None) -> bool | None:
+    if target is None:
+        run.extend(_DEFAULT_SAMPLES if n_samples is None else n_samples)
+        return None
+    cap = _MAX_SAMPLES if n_samples is None else n_samples
+    run.extend(min(cap, _FIRST_BATCH))
+    while run.rel_error() > target and run.n < cap:
+        run.extend(_next_total(run.n, run.rel_error(), target, cap) - run.n)
+    reached = run.rel_error() <= target
+    if not reached:
+        warnings.warn(f"target_rel_error={target:g} not reached with n_samples={run.n} (relative error "
+                      f"{run.rel_error():.3g})", RuntimeWarning, stacklevel=4)
+    return reached
+
+
+# ----------------------------------------------------------------------------------------- public API
+def exit_probability(sgd: HeavyTailedSGD, x0: Any, domain: Any, horizon: int, method: str = "importance",
+                     n_samples: int | None = None, target_rel_error: float | None = None, gamma: float | None = None,
+                     weight: float | None = None, side: str | None = None, rng: RNGLike = None,
+                     n_threads: int | None = None) -> ExitProbability:
+    """``P(tau <= horizon)``; see :meth:`htsgd.HeavyTailedSGD.exit_probability` (the documented entry)."""
+    s = _setup(sgd, x0, domain, horizon, method, gamma, weight, side, n_threads)
+    n, target = _check_sizes(n_samples, target_rel_error)
+    run = _Run(s, resolve_seed(rng))
+    reached = _run_to_target(run, n, target)
+    return run.result(reached)
+
+
+def _default_horizons(lr: float) -> tuple[int, int]:
+    return max(1, round(5 / lr)), max(2, round(20 / lr))
+
+
+def _check_horizons(horizons: Any, lr: float) -> tuple[int, int]:
+    if horizons is None:
+        return _default_horizons(lr)
+    if not isinstance(horizons, (tuple, list)) or len(horizons) != 2:
+        raise TypeError(f"Invalid horizons: expected a pair (T1, T2), got {horizons!r}")
+    t1 = check_int("horizons[0]", horizons[0], minimum=1, maximum=_MAX_STEPS)
+    t2 = check_int("horizons[1]", horizons[1], minimum=1, maximum=_MAX_STEPS)
+    if t2 <= t1:
+        raise ValueError(f"Invalid horizons: {horizons!r}; expected T1 < T2")
+    return t1, t2
+
+
+def _slope(r1: _Run, r2: _Run) -> tuple[float, float, float]:
+    """(E tau, its standard error, its relative error) from p(T1) and p(T2)."""
+    (m1, sd1), (m2, sd2) = r1.mean_sd(), r2.mean_sd()
+    dp = m2 - m1
+    se_dp = math.sqrt(sd1 ** 2 / r1.n + sd2 ** 2 / r2.n)
+    if not dp > 0:
+        return math.inf, math.nan, math.inf
+    value = (r2.s.horizon - r1.s.horizon) / dp
+    return value, value * se_dp / dp, se_dp / dp
+
+
+def _slope_runs(r1: _Run, r2: _Run, n_samples: int | None, target: float | None) -> None:
+    if target is None:
+        each = _DEFAULT_SAMPLES if n_samples is None else max(2, n_samples // 2)
+        r1.extend(each)
+        r2.extend(each)
+        return
+    cap = _MAX_SAMPLES if n_samples is None else n_samples
+    r1.extend(min(_FIRST_BATCH, cap // 2))
+    r2.extend(min(_FIRST_BATCH, cap // 2))
+    while True:
+        _, _, re = _slope(r1, r2)
+        if re <= target or r1.n + r2.n >= cap:
+            break
+        # Var = s1^2/n1 + s2^2/n2 at cost ~ T1 n1 + T2 n2: n_i proportional to s_i / sqrt(T_i).
+        (_, s1), (_, s2) = r1.mean_sd(), r2.mean_sd()
+        growth = 4.0 if math.isinf(re) else min(8.0, 1.1 * (re / target) ** 2)
+        total = min(cap, max(r1.n + r2.n + 2, math.ceil(growth * (r1.n + r2.n))))
+        a1, a2 = s1 / math.sqrt(r1.s.horizon), s2 / math.sqrt(r2.s.horizon)
+        frac = a1 / (a1 + a2) if a1 + a2 > 0 else 0.5
+        r1.extend(max(0, math.ceil(total * frac) - r1.n))
+        r2.extend(max(0, total - math.ceil(total * frac) - r2.n))
+    if _slope(r1, r2)[2] > target:
+        warnings.warn(f"target_rel_error={target:g} not reached with n_samples={r1.n + r2.n}", RuntimeWarning,
+                      stacklevel=4)
+
+
+def mean_exit_time(sgd: HeavyTailedSGD, x0: Any, domain: Any, method: str = "auto", n_samples: int | None = None,
+                   target_rel_error: float | None = None, horizons: tuple[int, int] | None = None,
+                   max_steps: int | None = None, gamma: float | None = None, weight: float | None = None,
+                   side: str | None = None, rng: RNGLike = None, n_threads: int | None = None) -> MeanExitTime:
+    """Mean first-exit time; see :meth:`htsgd.HeavyTailedSGD.mean_exit_time` (the documented entry)."""
+    method = check_choice("method", method, ("auto", "direct", "importance"))
+    n, target = _check_sizes(n_samples, target_rel_error)
+    T1, T2 = _check_horizons(horizons, sgd.lr)
+    max_steps = _MAX_STEPS if max_steps is None else check_int("max_steps", max_steps, minimum=1, maximum=_MAX_STEPS)
+    if method == "direct":
+        for name, v in (("gamma", gamma), ("weight", weight), ("horizons", horizons)):
+            if v is not None:
+                raise ValueError(f"Invalid {name}: {v!r}; method='direct' takes no {name}")
+    seed = resolve_seed(rng)
+    root = seed.seed_sequence()
+    kids = [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(3)]
+    n_direct = n if n is not None else (math.ceil(1.0 / target ** 2) if target is not None else 1000)
+    t0 = time.perf_counter()
+    if method == "auto":
+        if not isinstance(sgd.noise, Pareto):
+            method = "direct"
+        else:
+            pilot = _Run(_setup(sgd, x0, domain, T1, "importance", gamma, weight, side, n_threads), resolve_seed(kids[2]))
+            pilot.extend(_PILOT_SAMPLES)
+            p1 = pilot.mean_sd()[0]
+            method = "direct" if p1 > 0 and n_direct * T1 / p1 <= _DIRECT_BUDGET else "importance"
+    if method == "direct":
+        x, lo, hi = _domain_and_start(sgd, x0, domain)
+        check_n_threads(n_threads)
+        et = sgd.exit_times(x, (lo, hi), n_direct, max_steps=max_steps, rng=kids[0], n_threads=n_threads)
+        m = et.mean()
+        return MeanExitTime(m.value, m.stderr, "direct", n_direct, time.perf_counter() - t0, exit_times=et,
+                            seed_entropy=seed.entropy, seed_spawn_key=seed.spawn_key)
+    s1 = _setup(sgd, x0, domain, T1, "importance", gamma, weight, side, n_threads)
+    s2 = _setup(sgd, x0, domain, T2, "importance", gamma, weight, side, n_threads)
+    r1, r2 = _Run(s1, resolve_seed(kids[0])), _Run(s2, resolve_seed(kids[1]))
+    _slope_runs(r1, r2, n, target)
+    value, se, _ = _slope(r1, r2)
+    p1, p2 = r1.result(), r2.result()
+    if p2.value > 0.2:
+        warnings.warn(f"P(tau <= T2) = {p2.value:.3g} is not small: the slope estimator assumes T2 << E tau; "
+                      "use method='direct'", RuntimeWarning, stacklevel=3)
+    if not math.isfinite(value):
+        warnings.warn("p(T2) <= p(T1) in the estimates: no slope; take more samples", RuntimeWarning, stacklevel=3)
+    return MeanExitTime(value, se, "importance", r1.n + r2.n, time.perf_counter() - t0, horizons=(T1, T2),
+                        probabilities=(p1, p2), seed_entropy=seed.entropy, seed_spawn_key=seed.spawn_key)
