@@ -269,7 +269,9 @@ class HeavyTailedSGD:
             Defensive weight ``w`` of the plain dynamics, ``0 < w < 1``; default 0.1.
         side : {"left", "right", "both"}, optional
             Big noises point toward this end (one-sided), or either way (``"both"``). Default: the end needing
-            fewer jumps, ``"both"`` when both need ``l*``. Any side is unbiased; a wrong one is slow.
+            fewer jumps, ``"both"`` when both need ``l*``. Any side is unbiased, but exits through an end the
+            big noises do not point to are reached only by the defensive branch: with both ends at ``l*``, a
+            one-sided run misses them in practice and its error bar does not show it.
         rng : None, int, SeedSequence or Generator
             Seed; its entropy is stored in the result.
         n_threads : int, optional
