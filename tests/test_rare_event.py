@@ -36,21 +36,22 @@ def z_score(a, b):
 
 
 # ------------------------------------------------------------------------- importance vs crude
-# (l*, lr, crude samples): crude gets >= ~60 exits in each case.
+# (l*, lr, crude samples, importance samples): crude gets >= ~60 exits in each case, importance sampling
+# enough samples for the largest weight to stay under 5% of the sum.
 CASES = [
-    (2, 0.1, 100_000),
-    (2, 0.05, 200_000),
-    (3, 0.1, 1_500_000),
-    pytest.param(3, 0.05, 6_000_000, marks=pytest.mark.slow),
+    (2, 0.1, 100_000, 20_000),
+    (2, 0.05, 200_000, 20_000),
+    (3, 0.1, 1_500_000, 30_000),
+    pytest.param(3, 0.05, 6_000_000, 60_000, marks=pytest.mark.slow),
 ]
 
 
-@pytest.mark.parametrize("l_star, lr, n_crude", CASES)
-def test_importance_agrees_with_crude(l_star, lr, n_crude):
+@pytest.mark.parametrize("l_star, lr, n_crude, n_is", CASES)
+def test_importance_agrees_with_crude(l_star, lr, n_crude, n_is):
     s = sgd(lr, l_star)
     T = horizon(lr)
     crude = s.exit_probability(1.0, DOMAIN, T, method="crude", n_samples=n_crude, rng=11)
-    imp = s.exit_probability(1.0, DOMAIN, T, n_samples=20_000, rng=12)
+    imp = s.exit_probability(1.0, DOMAIN, T, n_samples=n_is, rng=12)
     assert crude.n_exits >= 50
     assert imp.l_star == l_star and imp.side == "left"
     assert imp.max_weight <= 1 / imp.weight
@@ -290,3 +291,26 @@ def test_validation_of_the_model():
 def test_mean_exit_time_validation(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         S.mean_exit_time(1.0, DOMAIN, **kwargs)
+
+
+# --------------------------------------------------------------------------- reproduce command
+def test_reproduce_rare_exits_quick(tmp_path, capsys, monkeypatch):
+    import argparse
+    import json
+
+    from htsgd import cli
+    from htsgd.reproduce import rare_exits
+
+    args = cli.build_parser().parse_args(["reproduce", "rare-exits", "--quick", "--seed", "3", "--out", "x"])
+    assert args.quick and args._module is rare_exits
+    monkeypatch.setattr(rare_exits, "LRS_QUICK", (0.1, 0.05))
+    parser = argparse.ArgumentParser()
+    rare_exits.add_arguments(parser)
+    assert rare_exits.main(parser.parse_args(["--quick", "--out", str(tmp_path), "--no-progress"])) == 0
+    assert "importance sampling (IS) vs crude" in capsys.readouterr().out
+    for name in ("rare_exits.png", "rare_exits.csv", "rare_exits.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    rows = json.loads((tmp_path / "rare_exits.json").read_text())["rows"]
+    assert len(rows) == 4
+    compared = [r for r in rows if r["crude_exits"] > 0]
+    assert len(compared) >= 2 and all(abs(r["z"]) <= 3 for r in compared)
