@@ -2,13 +2,18 @@
 // max_steps. Each particle runs until it exits; particles are handed to threads dynamically because
 // their run lengths differ by orders of magnitude.
 #pragma once
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <vector>
 
 #include "htsgd/dynamics.hpp"
+#include "htsgd/lanes.hpp"
 #include "htsgd/parallel.hpp"
+#include "htsgd/simd.hpp"
 
 namespace htsgd {
 
@@ -21,32 +26,153 @@ struct ExitOutputs {
 
 constexpr std::int64_t kExitStopCheckMask = 4095;
 
+namespace lanes {
+
+template <class L, class S>
+struct ExitTask {
+  const L& landscape;
+  const S& sampler;
+  const Step1D& step;
+  Key key;
+  std::uint32_t first_particle;
+  const double* x0;
+  std::size_t n;
+  double lo, hi;
+  std::int64_t max_steps;
+  const ExitOutputs& out;
+  std::atomic<std::size_t>& next;  // the next particle index not yet taken by any lane
+  const StopFlag& stop;
+};
+
+template <class L, class S>
+inline void write_exit(const ExitTask<L, S>& t, std::size_t i, std::uint64_t steps, double x) {
+  const bool outside = !(x > t.lo && x < t.hi), fin = std::isfinite(x);
+  t.out.steps[i] = static_cast<std::int64_t>(steps);
+  t.out.position[i] = x;
+  t.out.exited[i] = outside && fin;
+  t.out.nonfinite[i] = !fin;
+}
+
+// One thread's lanes: each lane runs a particle until it exits (or max_steps), writes its result and
+// takes the next particle from the shared counter; the thread returns when no particle is left.
+template <int W, class L, class S>
+HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
+  double x[W], z[W], g[W];
+  std::uint32_t particle[W];
+  std::uint64_t step[W], done[W], active[W];
+  std::size_t index[W];
+  const std::uint64_t max_steps = static_cast<std::uint64_t>(t.max_steps);
+  const double lo = t.lo, hi = t.hi;
+  std::size_t n_active = 0;
+  auto take = [&](int l) {
+    const std::size_t i = t.next.fetch_add(1, std::memory_order_relaxed);
+    if (i < t.n) {
+      index[l] = i;
+      x[l] = t.x0[i];
+      particle[l] = t.first_particle + static_cast<std::uint32_t>(i);
+      step[l] = 0;
+      active[l] = ~std::uint64_t{0};  // lane mask
+      ++n_active;
+    } else {
+      active[l] = 0;  // idle lane: keeps computing on its last state, never reported
+    }
+  };
+  for (int l = 0; l < W; ++l) {
+    x[l] = t.x0[0];
+    particle[l] = 0;
+    take(l);
+  }
+  std::uint64_t iter = 0;
+  while (n_active > 0) {
+    for (int l = 0; l < W; ++l) ++step[l];
+    noise_lanes<W>(t.sampler, t.key, particle, step, z);
+    grad_lanes<W>(t.landscape, x, g);
+    update_lanes<W>(t.step, z, g, x);
+    std::uint64_t any = 0;
+#if HTSGD_VECTOR_EXT
+    for (int v = 0; v < W; v += kVecLanes) {
+      vec_d xv;
+      vec_u sv, av;
+      std::memcpy(&xv, x + v, sizeof xv);
+      std::memcpy(&sv, step + v, sizeof sv);
+      std::memcpy(&av, active + v, sizeof av);
+      const vec_u inside = reinterpret_cast<vec_u>((xv > lo) & (xv < hi));
+      const vec_u dv = (~inside | reinterpret_cast<vec_u>(sv >= max_steps)) & av;
+      std::memcpy(done + v, &dv, sizeof dv);
+      for (int l = 0; l < kVecLanes; ++l) any |= dv[l];
+    }
+#else
+    for (int l = 0; l < W; ++l) {
+      done[l] = ((!(x[l] > lo && x[l] < hi) || step[l] >= max_steps) ? ~0ull : 0ull) & active[l];
+      any |= done[l];
+    }
+#endif
+    if (any) {
+      for (int l = 0; l < W; ++l) {
+        if (!done[l]) continue;
+        write_exit(t, index[l], step[l], x[l]);
+        --n_active;
+        take(l);
+      }
+    }
+    if ((++iter & static_cast<std::uint64_t>(kExitStopCheckMask)) == 0 && stop_requested(t.stop)) {
+      for (int l = 0; l < W; ++l)  // interrupted: report where each running particle is
+        if (active[l]) write_exit(t, index[l], step[l], x[l]);
+      return;
+    }
+  }
+}
+
+// per-ISA instantiation
+template <class L, class S>
+void exit_lanes_baseline(const ExitTask<L, S>& t) {
+  exit_lanes<kLanes>(t);
+}
+template <class L, class S>
+HTSGD_TARGET_AVX2 void exit_lanes_avx2(const ExitTask<L, S>& t) {
+  exit_lanes<kLanes>(t);
+}
+template <class L, class S>
+HTSGD_TARGET_AVX512 void exit_lanes_avx512(const ExitTask<L, S>& t) {
+  exit_lanes<kLanes>(t);
+}
+
+template <class L, class S>
+using ExitLanesFn = void (*)(const ExitTask<L, S>&);
+
+template <class L, class S>
+ExitLanesFn<L, S> exit_lanes_for(Isa isa) {
+#if HTSGD_X86_DISPATCH
+  if (isa == Isa::Avx512) return &exit_lanes_avx512<L, S>;
+  if (isa == Isa::Avx2) return &exit_lanes_avx2<L, S>;
+#endif
+  (void)isa;
+  return &exit_lanes_baseline<L, S>;
+}
+
+
+}  // namespace lanes
+
 template <class L, class S>
 void exit_times_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std::uint32_t first_particle,
                    const double* x0, std::size_t n, double lo, double hi, std::int64_t max_steps,
                    const ExitOutputs& out, int n_threads, const StopFlag& stop) {
-#pragma omp parallel for schedule(dynamic, 4) num_threads(resolve_threads(n_threads))
-  for (std::int64_t ii = 0; ii < static_cast<std::int64_t>(n); ++ii) {
-    if (stop_requested(stop)) continue;  // interrupted: skip the particles not yet started
-    const auto i = static_cast<std::size_t>(ii);
-    const std::uint32_t particle = first_particle + static_cast<std::uint32_t>(i);
-    double x = x0[i];
-    std::int64_t k = 0;
-    bool inside = true;
-    while (k < max_steps) {
-      ++k;
-      x = step_1d(landscape, sampler, p, key, particle, static_cast<std::uint64_t>(k), x);
-      if (!(x > lo && x < hi)) {  // NaN also leaves: it is reported as non-finite below
-        inside = false;
-        break;
-      }
-      if ((k & kExitStopCheckMask) == 0 && stop_requested(stop)) break;
+  std::atomic<std::size_t> next{0};
+  const lanes::ExitTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, lo, hi, max_steps, out, next, stop};
+  const auto kernel = lanes::exit_lanes_for<L, S>(active_isa());
+  // Each thread runs kLanes particles side by side and refills a lane from the shared counter when its
+  // particle exits; fewer particles than lanes * threads just leave lanes idle.
+  const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(resolve_threads(n_threads)),
+                                                             (n + lanes::kLanes - 1) / lanes::kLanes));
+#pragma omp parallel num_threads(threads)
+  kernel(task);
+  if (stop_requested(stop)) {  // particles never started: reported as not exited after 0 steps
+    for (std::size_t i = next.load(); i < n; ++i) {
+      out.steps[i] = 0;
+      out.position[i] = x0[i];
+      out.exited[i] = 0;
+      out.nonfinite[i] = 0;
     }
-    const bool finite = std::isfinite(x);
-    out.steps[i] = k;
-    out.position[i] = x;
-    out.exited[i] = !inside && finite;
-    out.nonfinite[i] = !finite;
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "htsgd/philox.hpp"
 #include "htsgd/streams.hpp"
+#include "htsgd/vecmath.hpp"
 
 namespace htsgd {
 
@@ -26,11 +27,13 @@ inline double sign_from(std::uint32_t word) { return (word & 1u) ? -1.0 : 1.0; }
 
 // Symmetric Lomax: |Z| = scale * (U^(-1/alpha) - 1), exact tail (1 + x/scale)^-alpha. expm1 keeps full
 // relative accuracy for small variates (U near 1). One block: U from words 0-1, sign from word 2.
+// log and expm1 are the branch-free kernels of vecmath.hpp (max relative error < 4e-16 each), so that the
+// lane kernels (lanes.hpp) vectorise this transform and give the same bits as this scalar path.
 struct ParetoSampler {
   double scale, neg_inv_alpha;
   explicit ParetoSampler(const NoiseLaw& law) : scale(law.scale), neg_inv_alpha(-1.0 / law.alpha) {}
   double magnitude_from(const Counter& b) const {
-    return scale * std::expm1(neg_inv_alpha * std::log(u01_open(b[0], b[1])));
+    return scale * expm1_kernel(neg_inv_alpha * log_kernel(u01_open(b[0], b[1])));
   }
   double operator()(BlockSource& src) const {
     const Counter b = src.next();

@@ -1,7 +1,8 @@
 // Multi-particle simulation for a fixed number of steps: final positions, optional thinned trajectory,
-// basin occupancy, and the step at which a particle became non-finite. Particles run in blocks of
-// kBlock that stay in cache (and in SIMD lanes where the compiler can) for all steps, and blocks are
-// spread over threads; every particle's path is a pure function of (seed, particle id).
+// basin occupancy, and the step at which a particle became non-finite. 1-D: chunks of kBlock particles are
+// spread over threads; within a chunk, groups of lanes::kLanes particles sit in SIMD lanes and run all
+// steps with their state in registers/L1 (lanes.hpp, dispatched per ISA by simd.hpp). Every particle's
+// path is a pure function of (seed, particle id).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -11,7 +12,9 @@
 
 #include "htsgd/dynamics.hpp"
 #include "htsgd/landscapes.hpp"
+#include "htsgd/lanes.hpp"
 #include "htsgd/parallel.hpp"
+#include "htsgd/simd.hpp"
 
 namespace htsgd {
 
@@ -31,41 +34,118 @@ inline std::size_t basin_index(double x, const std::vector<double>& edges) {
 constexpr std::size_t kBlock = 64;
 constexpr std::int64_t kStopCheckMask = 1023;  // check the stop flag every 1024 steps
 
+namespace lanes {
+
+template <class L, class S>
+struct RunTask {
+  const L& landscape;
+  const S& sampler;
+  const Step1D& step;
+  Key key;
+  std::uint32_t first_particle;
+  const double* x0;
+  std::size_t n;
+  std::int64_t n_steps;
+  const std::vector<double>& basin_edges;
+  const RunOutputs& out;
+  const StopFlag& stop;
+};
+
+// Particles [begin, begin + count), count <= W, for all steps.
+template <int W, class L, class S>
+HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  const RunOutputs& out = t.out;
+  const std::size_t n_edges = t.basin_edges.size(), n_basins = n_edges + 1;
+  const double* edges = t.basin_edges.data();
+  const bool lane_occupancy = out.occupancy != nullptr && n_basins <= kLaneBasins;
+  double x[W], z[W], g[W];
+  std::uint32_t particle[W];
+  std::uint64_t step[W];
+  std::int64_t bad[W], occ[kLaneBasins][W];
+  for (int l = 0; l < W; ++l) {
+    const std::size_t i = begin + std::min<std::size_t>(static_cast<std::size_t>(l), count - 1);
+    x[l] = t.x0[i];  // padding lanes repeat the last particle and are never written back
+    particle[l] = t.first_particle + static_cast<std::uint32_t>(begin + static_cast<std::size_t>(l));
+    bad[l] = 0;
+    for (std::size_t b = 0; b < kLaneBasins; ++b) occ[b][l] = 0;
+  }
+  for (std::int64_t k = 1; k <= t.n_steps; ++k) {
+    for (int l = 0; l < W; ++l) step[l] = static_cast<std::uint64_t>(k);
+    noise_lanes<W>(t.sampler, t.key, particle, step, z);
+    grad_lanes<W>(t.landscape, x, g);
+    update_lanes<W>(t.step, z, g, x);
+    for (int l = 0; l < W; ++l) bad[l] = (!finite(x[l]) && bad[l] == 0) ? k : bad[l];
+    if (lane_occupancy) {
+      std::int64_t idx[W];
+      for (int l = 0; l < W; ++l) idx[l] = finite(x[l]) ? 0 : static_cast<std::int64_t>(kLaneBasins);
+      for (std::size_t e = 0; e < n_edges; ++e)
+        for (int l = 0; l < W; ++l) idx[l] += edges[e] <= x[l] ? 1 : 0;  // == basin_index for finite x
+      for (std::size_t b = 0; b < n_basins; ++b)
+        for (int l = 0; l < W; ++l) occ[b][l] += idx[l] == static_cast<std::int64_t>(b) ? 1 : 0;
+    } else if (out.occupancy) {
+      for (std::size_t l = 0; l < count; ++l)
+        if (finite(x[l])) ++out.occupancy[(begin + l) * n_basins + basin_index(x[l], t.basin_edges)];
+    }
+    if (out.trajectory && k % out.record_every == 0) {
+      double* row = out.trajectory + static_cast<std::size_t>(k / out.record_every - 1) * t.n;
+      for (std::size_t l = 0; l < count; ++l) row[begin + l] = x[l];
+    }
+    if ((k & kStopCheckMask) == 0 && stop_requested(t.stop)) break;
+  }
+  for (std::size_t l = 0; l < count; ++l) {
+    out.final[begin + l] = x[l];
+    out.nonfinite_step[begin + l] = bad[l];
+    if (lane_occupancy)
+      for (std::size_t b = 0; b < n_basins; ++b) out.occupancy[(begin + l) * n_basins + b] += occ[b][l];
+  }
+}
+
+template <int W, class L, class S>
+HTSGD_INLINE void run_chunk(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  for (std::size_t g = 0; g < count; g += W) run_group<W>(t, begin + g, std::min<std::size_t>(W, count - g));
+}
+
+// per-ISA instantiation
+template <class L, class S>
+void run_chunk_baseline(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  run_chunk<kLanes>(t, begin, count);
+}
+template <class L, class S>
+HTSGD_TARGET_AVX2 void run_chunk_avx2(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  run_chunk<kLanes>(t, begin, count);
+}
+template <class L, class S>
+HTSGD_TARGET_AVX512 void run_chunk_avx512(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  run_chunk<kLanes>(t, begin, count);
+}
+
+template <class L, class S>
+using RunChunkFn = void (*)(const RunTask<L, S>&, std::size_t, std::size_t);
+
+template <class L, class S>
+RunChunkFn<L, S> run_chunk_for(Isa isa) {
+#if HTSGD_X86_DISPATCH
+  if (isa == Isa::Avx512) return &run_chunk_avx512<L, S>;
+  if (isa == Isa::Avx2) return &run_chunk_avx2<L, S>;
+#endif
+  (void)isa;
+  return &run_chunk_baseline<L, S>;
+}
+
+
+}  // namespace lanes
+
 template <class L, class S>
 void run_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std::uint32_t first_particle,
             const double* x0, std::size_t n, std::int64_t n_steps, const std::vector<double>& basin_edges,
             const RunOutputs& out, int n_threads, const StopFlag& stop) {
-  const std::size_t n_basins = basin_edges.size() + 1;
+  const lanes::RunTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, n_steps, basin_edges, out, stop};
+  const auto kernel = lanes::run_chunk_for<L, S>(active_isa());
   const auto n_blocks = static_cast<std::int64_t>((n + kBlock - 1) / kBlock);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(n_threads))
   for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
-    if (stop_requested(stop)) continue;  // interrupted: skip the blocks not yet started
     const std::size_t begin = static_cast<std::size_t>(blk) * kBlock;
-    const std::size_t count = std::min(kBlock, n - begin);
-    double x[kBlock];
-    std::int64_t bad[kBlock] = {};
-    for (std::size_t l = 0; l < count; ++l) x[l] = x0[begin + l];
-    for (std::int64_t k = 1; k <= n_steps; ++k) {
-      for (std::size_t l = 0; l < count; ++l)
-        x[l] = step_1d(landscape, sampler, p, key, first_particle + static_cast<std::uint32_t>(begin + l),
-                       static_cast<std::uint64_t>(k), x[l]);
-      for (std::size_t l = 0; l < count; ++l) {
-        if (std::isfinite(x[l])) {
-          if (out.occupancy) ++out.occupancy[(begin + l) * n_basins + basin_index(x[l], basin_edges)];
-        } else if (bad[l] == 0) {
-          bad[l] = k;
-        }
-      }
-      if (out.trajectory && k % out.record_every == 0) {
-        double* row = out.trajectory + static_cast<std::size_t>(k / out.record_every - 1) * n;
-        for (std::size_t l = 0; l < count; ++l) row[begin + l] = x[l];
-      }
-      if ((k & kStopCheckMask) == 0 && stop_requested(stop)) break;
-    }
-    for (std::size_t l = 0; l < count; ++l) {
-      out.final[begin + l] = x[l];
-      out.nonfinite_step[begin + l] = bad[l];
-    }
+    kernel(task, begin, std::min(kBlock, n - begin));
   }
 }
 

@@ -1,0 +1,220 @@
+// Self-timing C++ benchmark of the core kernels (no Python): items (variates or particle-steps) per second
+// for the Pareto sampler, one 1-D step, the run kernel (W1) and the exit-time loop (W2), per ISA variant
+// and thread count. It checks that every variant gives the same bits as the scalar reference path.
+//   cmake -S . -B build/bench -DHTSGD_BUILD_BENCH=ON && cmake --build build/bench -j2 && build/bench/bench/cpp/htsgd_bench
+#include <chrono>
+#include <ctime>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "htsgd/dynamics.hpp"
+#include "htsgd/exit_times.hpp"
+#include "htsgd/landscapes.hpp"
+#include "htsgd/noise.hpp"
+#include "htsgd/run.hpp"
+#include "htsgd/simd.hpp"
+
+using namespace htsgd;
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double cpu_now() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }  // all threads of the process
+
+int fail(const char* what) {
+  std::fprintf(stderr, "MISMATCH: %s\n", what);
+  return 1;
+}
+
+CriticalPoints double_well() {
+  CriticalPoints f;
+  f.points = {-1.0, 0.0, 1.0};
+  f.value_coef = {0.25, 0.0, -0.5, 0.0, 0.25};
+  f.scale = 1.0;
+  return f;
+}
+
+struct Args {
+  std::size_t w1_particles = 1000000;
+  std::int64_t w1_steps = 100;
+  std::size_t w2_particles = 20000;
+  int reps = 3;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) {
+      a.w1_particles = 100000;
+      a.w2_particles = 2000;
+      a.reps = 1;
+    }
+  }
+  const NoiseLaw law{NoiseKind::Pareto, 1.5, 0.2};
+  const ParetoSampler pareto(law);
+  const CriticalPoints well = double_well();
+  Step1D p;
+  p.lr = 0.05;
+  p.truncation = 0.6;
+  const Key key = make_key(12345);
+  const std::vector<double> edges{0.0};
+  StopFlag stop{false};
+  int bad = 0;
+  std::printf("cpu ISA: %s (active: %s)\n", isa_name(cpu_isa()), isa_name(active_isa()));
+
+  // --- sampler: scalar path (BlockSource + ParetoSampler), variates per second
+  {
+    const std::size_t n = 20000000;
+    double acc = 0.0, t0 = now();
+    for (std::size_t i = 0; i < n; ++i) {
+      BlockSource src(key, Stream::Sampling, 0, i, 0);
+      acc += pareto(src);
+    }
+    const double dt = now() - t0;
+    std::printf("sampler  scalar ParetoSampler         %10.3g variates/s   (checksum %.6g)\n", n / dt, acc);
+  }
+  // --- sampler: lanes (one thread), and equality with the scalar path
+  {
+    const std::size_t n = 20000000;
+    constexpr int W = lanes::kLanes;
+    std::uint32_t particle[W];
+    std::uint64_t step[W];
+    double z[W], acc = 0.0;
+    const double t0 = now();
+    for (std::size_t i = 0; i < n; i += W) {
+      for (int l = 0; l < W; ++l) {
+        particle[l] = static_cast<std::uint32_t>(l);
+        step[l] = i;
+      }
+      lanes::noise_lanes<W>(pareto, key, particle, step, z);
+      for (int l = 0; l < W; ++l) acc += z[l];
+    }
+    const double dt = now() - t0;
+    std::printf("sampler  lanes (baseline ISA build)   %10.3g variates/s   (checksum %.6g)\n", n / dt, acc);
+    for (std::uint64_t s = 0; s < 100000; ++s) {
+      for (int l = 0; l < W; ++l) {
+        particle[l] = static_cast<std::uint32_t>(l * 7919u + s);
+        step[l] = s * 31 + static_cast<std::uint64_t>(l);
+      }
+      lanes::noise_lanes<W>(pareto, key, particle, step, z);
+      for (int l = 0; l < W; ++l) {
+        BlockSource src(key, Stream::Dynamics, particle[l], step[l], 0);
+        if (std::memcmp(&z[l], &(const double&)pareto(src), 8) != 0) bad |= fail("sampler lanes vs scalar");
+      }
+    }
+  }
+  // --- one step: scalar step_1d reference for a small run, then the run kernel per ISA / threads
+  const std::size_t nref = 4096;
+  const std::int64_t ref_steps = 50;
+  std::vector<double> ref(nref);
+  {
+    const double t0 = now();
+    for (std::size_t i = 0; i < nref; ++i) {
+      double x = 1.0;
+      for (std::int64_t k = 1; k <= ref_steps; ++k) x = step_1d(well, pareto, p, key, static_cast<std::uint32_t>(i), k, x);
+      ref[i] = x;
+    }
+    const double dt = now() - t0;
+    std::printf("step     scalar step_1d              %10.3g particle-steps/s\n", nref * ref_steps / dt);
+  }
+  const Isa isas[] = {Isa::Baseline, Isa::Avx2, Isa::Avx512};
+  for (const Isa isa : isas) {
+    if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) continue;
+    // equality of the run kernel with the scalar reference
+    {
+      std::vector<double> x0(nref, 1.0), fin(nref);
+      std::vector<std::int64_t> nf(nref), occ(nref * 2, 0);
+      RunOutputs out;
+      out.final = fin.data();
+      out.nonfinite_step = nf.data();
+      out.occupancy = occ.data();
+      const lanes::RunTask<CriticalPoints, ParetoSampler> task{well, pareto, p, key, 0, x0.data(), nref, ref_steps,
+                                                               edges, out, stop};
+      const auto kernel = lanes::run_chunk_for<CriticalPoints, ParetoSampler>(isa);
+      for (std::size_t b = 0; b < nref; b += kBlock) kernel(task, b, std::min(kBlock, nref - b));
+      if (std::memcmp(fin.data(), ref.data(), nref * 8) != 0) bad |= fail("run kernel vs step_1d");
+    }
+    for (int threads : {1, 2}) {
+      // W1: run kernel, dynamic chunks over threads, occupancy on (as the Python API does)
+      std::vector<double> x0(a.w1_particles, 1.0), fin(a.w1_particles);
+      std::vector<std::int64_t> nf(a.w1_particles), occ(a.w1_particles * 2);
+      RunOutputs out;
+      out.final = fin.data();
+      out.nonfinite_step = nf.data();
+      out.occupancy = occ.data();
+      const lanes::RunTask<CriticalPoints, ParetoSampler> task{
+          well, pareto, p, key, 0, x0.data(), a.w1_particles, a.w1_steps, edges, out, stop};
+      const auto kernel = lanes::run_chunk_for<CriticalPoints, ParetoSampler>(isa);
+      double best = 1e300, best_cpu = 1e300;
+      for (int r = 0; r < a.reps; ++r) {
+        std::fill(occ.begin(), occ.end(), 0);
+        const double t0 = now(), c0 = cpu_now();
+        const auto n_blocks = static_cast<std::int64_t>((a.w1_particles + kBlock - 1) / kBlock);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
+          const std::size_t begin = static_cast<std::size_t>(blk) * kBlock;
+          kernel(task, begin, std::min(kBlock, a.w1_particles - begin));
+        }
+        best = std::min(best, now() - t0);
+        best_cpu = std::min(best_cpu, cpu_now() - c0);
+      }
+      std::printf("W1 run   %-8s %d thread(s)          %10.3g particle-steps/s  (%.3g per CPU-second)\n",
+                  isa_name(isa), threads, a.w1_particles * a.w1_steps / best, a.w1_particles * a.w1_steps / best_cpu);
+      // W2: exit times from (0, inf)
+      std::vector<double> y0(a.w2_particles, 1.0), pos(a.w2_particles);
+      std::vector<std::int64_t> steps(a.w2_particles);
+      std::vector<std::uint8_t> ex(a.w2_particles), nfe(a.w2_particles);
+      ExitOutputs eo{steps.data(), pos.data(), ex.data(), nfe.data()};
+      best = 1e300;
+      best_cpu = 1e300;
+      double total = 0;
+      for (int r = 0; r < a.reps; ++r) {
+        std::atomic<std::size_t> next{0};
+        const lanes::ExitTask<CriticalPoints, ParetoSampler> et{well, pareto, p, key, 0, y0.data(), a.w2_particles,
+                                                                0.0, kInf, std::int64_t{1} << 40, eo, next, stop};
+        const auto ek = lanes::exit_lanes_for<CriticalPoints, ParetoSampler>(isa);
+        const double t0 = now(), c0 = cpu_now();
+#pragma omp parallel num_threads(threads)
+        ek(et);
+        best = std::min(best, now() - t0);
+        best_cpu = std::min(best_cpu, cpu_now() - c0);
+        total = 0;
+        for (auto s : steps) total += static_cast<double>(s);
+      }
+      std::printf("W2 exit  %-8s %d thread(s)          %10.3g particle-steps/s  (%.3g per CPU-second; mean exit %.4g)\n",
+                  isa_name(isa), threads, total / best, total / best_cpu, total / a.w2_particles);
+    }
+  }
+  // W2 equality: a few particles replayed with scalar step_1d
+  {
+    const std::size_t m = 64;
+    std::vector<double> y0(m, 1.0), pos(m);
+    std::vector<std::int64_t> steps(m);
+    std::vector<std::uint8_t> ex(m), nfe(m);
+    ExitOutputs eo{steps.data(), pos.data(), ex.data(), nfe.data()};
+    exit_times_1d(well, pareto, p, key, 0, y0.data(), m, 0.0, kInf, std::int64_t{1} << 40, eo, 2, stop);
+    for (std::size_t i = 0; i < m; ++i) {
+      double x = 1.0;
+      std::int64_t k = 0;
+      while (true) {
+        ++k;
+        x = step_1d(well, pareto, p, key, static_cast<std::uint32_t>(i), k, x);
+        if (!(x > 0.0)) break;
+      }
+      if (k != steps[i] || std::memcmp(&x, &pos[i], 8) != 0) bad |= fail("exit kernel vs step_1d");
+    }
+  }
+  std::printf(bad ? "RESULT CHECKS FAILED\n" : "all results equal the scalar reference\n");
+  return bad;
+}
