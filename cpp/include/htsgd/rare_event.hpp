@@ -16,19 +16,25 @@
 // unbiased for any gamma and w, with 0 <= Y <= 1/w.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "htsgd/dynamics.hpp"
+#include "htsgd/landscapes.hpp"
 #include "htsgd/noise.hpp"
 #include "htsgd/parallel.hpp"
 #include "htsgd/philox.hpp"
+#include "htsgd/simd.hpp"
 #include "htsgd/streams.hpp"
 #include "htsgd/truncation.hpp"
+#include "htsgd/vecmath.hpp"
 
 namespace htsgd {
 
@@ -90,25 +96,45 @@ class ConditionedCount {
 };
 
 // Symmetric Lomax conditioned on |Z| > t (big) or not (small), t = gamma / lr, one uniform each, exact
-// inverse transforms of the tail H(x) = (1 + x/scale)^-alpha (q = H(|Z|)).
+// inverse transforms of the tail H(x) = (1 + x/scale)^-alpha: z = sign * hinv(q), q = H(|z|).
 //   side = +1 / -1: "big" means a noise toward that side with |lr Z| > gamma (probability pg / 2);
 //   side = 0: "big" means |lr Z| > gamma, either sign (probability pg).
+// Small noises invert the cdf of the symmetric law restricted to "not big": at cdf value u, z = -hinv(2u)
+// below 1/2 and hinv(2(1 - u)) above. log/expm1 are the branch-free kernels of vecmath.hpp (as in
+// ParetoSampler), so the SIMD lanes below compute the same bits.
 struct ParetoConditioned {
   double scale, neg_inv_alpha, pg;
   int side;
   ParetoConditioned(const NoiseLaw& law, double threshold, int side_)
       : scale(law.scale), neg_inv_alpha(-1.0 / law.alpha),
         pg(std::pow(1.0 + threshold / law.scale, -law.alpha)), side(side_) {}
-  double hinv(double q) const { return scale * std::expm1(neg_inv_alpha * std::log(q)); }
-  // Oriented variate y (z = s y) from the cdf value u of the symmetric law (computed as 2u or 2(1-u)).
-  double from_cdf(double u) const { return u < 0.5 ? -hinv(2.0 * u) : hinv(2.0 * (1.0 - u)); }
+  double hinv(double q) const { return scale * expm1_kernel(neg_inv_alpha * log_kernel(q)); }
+  // (q, sign) of a big / small noise from the uniform v
+  void big_q(double v, double& q, double& sign) const {
+    if (side != 0) {
+      q = pg * v;
+      sign = side;
+      return;
+    }
+    const bool low = v < 0.5;
+    q = pg * (low ? 2.0 * v : 2.0 * (1.0 - v));
+    sign = low ? -1.0 : 1.0;
+  }
+  void small_q(double v, double& q, double& sign) const {
+    const double u = side != 0 ? v * (1.0 - 0.5 * pg) : 0.5 * pg + v * (1.0 - pg);
+    const bool low = u < 0.5;
+    q = low ? 2.0 * u : 2.0 * (1.0 - u);
+    sign = (side != 0 ? side : 1) * (low ? -1.0 : 1.0);
+  }
   double big(double v) const {
-    if (side != 0) return side * hinv(pg * v);
-    return v < 0.5 ? -hinv(pg * (2.0 * v)) : hinv(pg * (2.0 * (1.0 - v)));
+    double q, sign;
+    big_q(v, q, sign);
+    return sign * hinv(q);
   }
   double small(double v) const {
-    if (side != 0) return side * from_cdf(v * (1.0 - 0.5 * pg));  // oriented y <= t
-    return from_cdf(0.5 * pg + v * (1.0 - pg));                   // |z| <= t
+    double q, sign;
+    small_q(v, q, sign);
+    return sign * hinv(q);
   }
 };
 
@@ -175,66 +201,22 @@ constexpr std::int64_t kRareStopCheckMask = 4095;
 
 constexpr std::uint8_t kRareExited = 1, kRareBranch = 2, kRareNonfinite = 4;
 
-// One sample: returns its weight Y and flags (exited, conditioned branch, non-finite).
-template <class L, class S>
-inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditioned* cond, const BinomialTail* tail,
-                               const ConditionedCount* count, double p_big, const RareExitParams& p, Key key,
-                               std::uint32_t i, std::vector<std::int64_t>& pos, std::uint8_t& flags,
-                               const StopFlag& stop) {
-  const double lr = p.step.lr, b = p.step.truncation, plo = p.step.lo, phi = p.step.hi;
-  const std::int64_t T = p.horizon;
-  bool conditioned = false;
-  if (!p.crude) {
-    BlockSource dsrc(key, Stream::Importance, i, 0, 0);
-    const Counter blk = dsrc.next();
-    conditioned = u01_open(blk[0], blk[1]) >= p.weight;
-    if (conditioned) {
-      BlockSource psrc(key, Stream::Importance, i, 0, 1);
-      detail::draw_positions(count->draw(u01_open(blk[2], blk[3])), T, psrc, pos);
-    }
-  }
-  double x = p.x0;
-  std::int64_t c = 0, tau = 0;
-  if (conditioned) {
-    std::size_t next = 0;
-    Counter blk{};
-    for (std::int64_t k = 1; k <= T; ++k) {
-      double v;
-      if (k & 1) {
-        blk = BlockSource(key, Stream::Importance, i, static_cast<std::uint64_t>((k + 1) / 2), 0).next();
-        v = u01_open(blk[0], blk[1]);
-      } else {
-        v = u01_open(blk[2], blk[3]);
-      }
-      double z;
-      if (next < pos.size() && pos[next] == k) {
-        ++next;
-        ++c;
-        z = cond->big(v);
-      } else {
-        z = cond->small(v);
-      }
-      x = project(x + truncate(lr * (z - f.grad(x)), b), plo, phi);
-      if (!(x > p.domain_lo && x < p.domain_hi)) {
-        tau = k;
-        break;
-      }
-      if ((k & detail::kRareStopCheckMask) == 0 && stop_requested(stop)) break;
-    }
-  } else {
-    const double s = static_cast<double>(p.side);
-    for (std::int64_t k = 1; k <= T; ++k) {
-      BlockSource src(key, Stream::Dynamics, i, static_cast<std::uint64_t>(k), 0);
-      const double z = sampler(src);
-      if (!p.crude) c += (p.side != 0 ? s * lr * z : std::fabs(lr * z)) > p.gamma;
-      x = project(x + truncate(lr * (z - f.grad(x)), b), plo, phi);
-      if (!(x > p.domain_lo && x < p.domain_hi)) {
-        tau = k;
-        break;
-      }
-      if ((k & detail::kRareStopCheckMask) == 0 && stop_requested(stop)) break;
-    }
-  }
+// The branch of sample i (true: conditioned on B) and, if conditioned, its sorted big positions.
+inline bool start_sample(const RareExitParams& p, const ConditionedCount* count, Key key, std::uint32_t i,
+                         std::vector<std::int64_t>& pos) {
+  pos.clear();
+  if (p.crude) return false;
+  BlockSource dsrc(key, Stream::Importance, i, 0, 0);
+  const Counter blk = dsrc.next();
+  if (u01_open(blk[0], blk[1]) < p.weight) return false;
+  BlockSource psrc(key, Stream::Importance, i, 0, 1);
+  detail::draw_positions(count->draw(u01_open(blk[2], blk[3])), p.horizon, psrc, pos);
+  return true;
+}
+
+// Weight of a finished sample: tau = exit step (0: none by T), c = big noises up to tau.
+inline double finish_sample(const RareExitParams& p, const BinomialTail* tail, double p_big, bool conditioned,
+                            std::int64_t tau, std::int64_t c, double x, std::uint8_t& flags) {
   flags = conditioned ? kRareBranch : 0;
   if (tau == 0) return 0.0;
   if (!std::isfinite(x)) {
@@ -244,8 +226,320 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
   flags |= kRareExited;
   if (p.crude) return 1.0;
   const auto need = static_cast<std::size_t>(std::max<std::int64_t>(p.l_star - c, 0));
-  return 1.0 / (p.weight + (1.0 - p.weight) * (*tail)(need, static_cast<std::size_t>(T - tau)) / p_big);
+  return 1.0 / (p.weight + (1.0 - p.weight) * (*tail)(need, static_cast<std::size_t>(p.horizon - tau)) / p_big);
 }
+
+// One sample, scalar path (any noise law for crude Monte Carlo): returns its weight Y and flags.
+template <class L, class S>
+inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditioned* cond, const BinomialTail* tail,
+                               const ConditionedCount* count, double p_big, const RareExitParams& p, Key key,
+                               std::uint32_t i, std::vector<std::int64_t>& pos, std::uint8_t& flags,
+                               const StopFlag& stop) {
+  const double lr = p.step.lr, b = p.step.truncation, plo = p.step.lo, phi = p.step.hi;
+  const std::int64_t T = p.horizon;
+  const bool conditioned = start_sample(p, count, key, i, pos);
+  double x = p.x0;
+  std::int64_t c = 0, tau = 0;
+  std::size_t next = 0;
+  const double s = static_cast<double>(p.side);
+  for (std::int64_t k = 1; k <= T; ++k) {
+    double z;
+    if (conditioned) {
+      const Counter blk = BlockSource(key, Stream::Importance, i, static_cast<std::uint64_t>((k + 1) / 2), 0).next();
+      const double v = (k & 1) ? u01_open(blk[0], blk[1]) : u01_open(blk[2], blk[3]);
+      if (next < pos.size() && pos[next] == k) {
+        ++next;
+        ++c;
+        z = cond->big(v);
+      } else {
+        z = cond->small(v);
+      }
+    } else {
+      BlockSource src(key, Stream::Dynamics, i, static_cast<std::uint64_t>(k), 0);
+      z = sampler(src);
+      if (!p.crude) c += (p.side != 0 ? s * (lr * z) : std::fabs(lr * z)) > p.gamma;
+    }
+    x = project(x + truncate(lr * (z - f.grad(x)), b), plo, phi);
+    if (!(x > p.domain_lo && x < p.domain_hi)) {
+      tau = k;
+      break;
+    }
+    if ((k & detail::kRareStopCheckMask) == 0 && stop_requested(stop)) break;
+  }
+  return finish_sample(p, tail, p_big, conditioned, tau, c, x, flags);
+}
+
+#if defined(__GNUC__)
+#define HTSGD_RARE_LANES 1
+// GCC notes that vector arguments change the ABI across ISAs: irrelevant for always-inlined helpers, and the
+// note is emitted at the end of the translation unit, so it is silenced for the rest of it.
+#pragma GCC diagnostic ignored "-Wpsabi"
+namespace rare_lanes {
+
+// Own GCC vectors of N doubles (N = the native width of the ISA the kernel is compiled for: 2 SSE2,
+// 4 AVX2, 8 AVX-512), and vector copies of vecmath.hpp's branch-free log_kernel / expm1_kernel, the same
+// IEEE operations in the same order (the core is built with -ffp-contract=off): a lane's bits equal the
+// scalar path's. Kept here so that this kernel does not follow the engine's in-flight SIMD internals.
+template <int N>
+struct V {
+  typedef double d __attribute__((vector_size(8 * N)));
+  typedef std::uint64_t u __attribute__((vector_size(8 * N)));
+};
+
+template <class D, class U>
+HTSGD_INLINE D vlog(D x) {
+  using namespace detail;
+  const U ix = reinterpret_cast<U>(x);
+  const U biased = ix + (0x3FF0000000000000ull - kSqrtHalfBits);
+  const U ek = biased >> 52;
+  const D z = reinterpret_cast<D>(ix - ((ek - 1023u) << 52));
+  const D dk = reinterpret_cast<D>(ek | 0x4330000000000000ull) - (0x1.0p52 + 1023.0);
+  const D f = z - 1.0;
+  const D hfsq = 0.5 * f * f;
+  const D s = f / (2.0 + f);
+  const D s2 = s * s, s4 = s2 * s2;
+  const D t1 = s4 * (kLg2 + s4 * (kLg4 + s4 * kLg6));
+  const D t2 = s2 * (kLg1 + s4 * (kLg3 + s4 * (kLg5 + s4 * kLg7)));
+  const D r = t2 + t1;
+  return dk * kLn2Hi - ((hfsq - (s * (hfsq + r) + dk * kLn2Lo)) - f);
+}
+
+// expm1 for arguments in [-40, 710] (here t = -log(q)/alpha with q in (0, 1], so t >= 0 and below ~745/alpha;
+// the clamps of the scalar kernel are no-ops on these arguments and are applied the same way).
+template <class D, class U>
+HTSGD_INLINE D vexpm1(D t) {
+  using namespace detail;
+  t = t < -40.0 ? D{} - 40.0 : t;
+  t = t > 710.0 ? D{} + 710.0 : t;
+  const D shifted = t * kInvLn2 + 0x1.8p52;
+  const D kd = shifted - 0x1.8p52;
+  const U km1 = reinterpret_cast<U>(shifted) - 0x4338000000000000ull - 1u;
+  const D r = (t - kd * kLn2Hi) - kd * kLn2Lo;
+  D q = D{} + 1.0 / 6227020800.0;
+  q = q * r + 1.0 / 479001600.0;
+  q = q * r + 1.0 / 39916800.0;
+  q = q * r + 1.0 / 3628800.0;
+  q = q * r + 1.0 / 362880.0;
+  q = q * r + 1.0 / 40320.0;
+  q = q * r + 1.0 / 5040.0;
+  q = q * r + 1.0 / 720.0;
+  q = q * r + 1.0 / 120.0;
+  q = q * r + 1.0 / 24.0;
+  q = q * r + 1.0 / 6.0;
+  q = q * r + 0.5;
+  const D pp = r + (r * r) * q;
+  const D half_scale = reinterpret_cast<D>((km1 + 1023u) << 52);
+  return 2.0 * (half_scale * pp + (half_scale - 0.5));
+}
+
+constexpr int kLanes = 16;  // samples advanced together by one thread
+
+// Everything a thread's lanes need to run the samples of one chunk (Pareto noise).
+template <class L>
+struct RareTask {
+  const L& f;
+  const ParetoConditioned& cond;  // also the plain law: q = U, hinv(q) = scale (U^(-1/alpha) - 1)
+  const BinomialTail* tail;
+  const ConditionedCount* count;
+  double p_big;
+  const RareExitParams& p;
+  Key key;
+  std::uint64_t first;
+  std::int64_t n;
+  double* y;
+  std::uint8_t* flags;
+  std::atomic<std::int64_t>& next;
+  const StopFlag& stop;
+};
+
+// W samples side by side, one step at a time; a lane whose sample ends takes the next one. Each lane
+// computes the operations of rare_exit_sample for its sample (Pareto noise): the same bits.
+template <int N, class L>
+HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
+  using D = typename V<N>::d;
+  using U = typename V<N>::u;
+  constexpr int W = kLanes;
+  static_assert(W % N == 0, "lanes come in whole vectors");
+  const RareExitParams& p = t.p;
+  const ParetoConditioned& cd = t.cond;
+  double x[W], z[W], sg[W], v[W];
+  std::uint64_t k[W], c1[W], c2[W], c3[W], hiword[W], cnt[W], is_cond[W], is_big[W];
+  std::int64_t index[W];
+  std::size_t nextpos[W];
+  bool active[W];
+  std::vector<std::int64_t> pos[W];
+  int n_active = 0;
+  const std::uint64_t T = static_cast<std::uint64_t>(p.horizon);
+  auto take = [&](int l) {
+    const std::int64_t j = t.next.fetch_add(1, std::memory_order_relaxed);
+    active[l] = j < t.n;
+    if (!active[l]) return;
+    index[l] = j;
+    const auto id = static_cast<std::uint32_t>(t.first + static_cast<std::uint64_t>(j));
+    c3[l] = id;
+    is_cond[l] = start_sample(p, t.count, t.key, id, pos[l]);
+    x[l] = p.x0;
+    k[l] = 0;
+    cnt[l] = 0;
+    nextpos[l] = 0;
+    ++n_active;
+  };
+  for (int l = 0; l < W; ++l) {
+    x[l] = p.x0;
+    k[l] = 0;
+    c3[l] = 0;
+    is_cond[l] = 0;
+    take(l);
+  }
+  constexpr std::uint64_t kLo32 = 0xFFFFFFFFull;
+  const std::uint64_t imp_bits = static_cast<std::uint64_t>(Stream::Importance) << 24;
+  const std::uint64_t dyn_bits = static_cast<std::uint64_t>(Stream::Dynamics) << 24;
+  const double s = static_cast<double>(p.side), lr = p.step.lr, gamma = p.gamma, b = p.step.truncation;
+  const double plo = p.step.lo, phi = p.step.hi;
+  std::uint64_t iter = 0;
+  while (n_active > 0) {
+    for (int l = 0; l < W; ++l) {
+      ++k[l];
+      const std::uint64_t st = is_cond[l] ? (k[l] + 1) / 2 : k[l];
+      c1[l] = st & kLo32;
+      c2[l] = (st >> 32) | (is_cond[l] ? imp_bits : dyn_bits);
+      hiword[l] = is_cond[l] && !(k[l] & 1);  // even steps of the conditioned branch: words 2-3
+      is_big[l] = 0;
+      if (is_cond[l] && nextpos[l] < pos[l].size() && static_cast<std::uint64_t>(pos[l][nextpos[l]]) == k[l]) {
+        ++nextpos[l];
+        ++cnt[l];
+        is_big[l] = 1;
+      }
+    }
+    // Philox4x32-10 of (0, c1, c2, c3) in 64-bit lanes, then u01_open of words 0-1 or 2-3
+    for (int o = 0; o < W; o += N) {
+      U w0 = U{}, w1, w2, w3, hw;
+      std::memcpy(&w1, c1 + o, sizeof w1);
+      std::memcpy(&w2, c2 + o, sizeof w2);
+      std::memcpy(&w3, c3 + o, sizeof w3);
+      std::memcpy(&hw, hiword + o, sizeof hw);
+      std::uint64_t k0 = t.key[0], k1 = t.key[1];
+      for (int r = 0; r < 10; ++r) {
+        const U p0 = w0 * static_cast<std::uint64_t>(detail::kPhiloxM0);
+        const U p1 = w2 * static_cast<std::uint64_t>(detail::kPhiloxM1);
+        w0 = (p1 >> 32) ^ w1 ^ k0;
+        w1 = p1 & kLo32;
+        w2 = (p0 >> 32) ^ w3 ^ k1;
+        w3 = p0 & kLo32;
+        k0 = (k0 + detail::kPhiloxW0) & kLo32;
+        k1 = (k1 + detail::kPhiloxW1) & kLo32;
+      }
+      const U lo_bits = ((w0 << 32) | w1) >> 12, hi_bits = ((w2 << 32) | w3) >> 12;
+      const U bits = (lo_bits & (hw - 1u)) | (hi_bits & (U{} - hw));
+      const D u = (reinterpret_cast<D>(bits | 0x4330000000000000ull) - 0x1.0p52 + 0.5) * 0x1.0p-52;
+      std::memcpy(v + o, &u, sizeof u);
+      const D sign_plain = reinterpret_cast<D>(((w2 & 1u) << 63) | 0x3FF0000000000000ull);  // ParetoSampler's sign
+      std::memcpy(sg + o, &sign_plain, sizeof sign_plain);
+    }
+    // (q, sign) of every lane, as ParetoConditioned::big_q / small_q (same operations), then the transform
+    const double side1 = p.side != 0 ? s : 1.0, pg = cd.pg;
+    for (int o = 0; o < W; o += N) {
+      D vv, sp;
+      U ic, ib;
+      std::memcpy(&vv, v + o, sizeof vv);
+      std::memcpy(&sp, sg + o, sizeof sp);
+      std::memcpy(&ic, is_cond + o, sizeof ic);
+      std::memcpy(&ib, is_big + o, sizeof ib);
+      D qb, sb;
+      if (p.side != 0) {
+        qb = pg * vv;
+        sb = D{} + s;
+      } else {
+        const auto low = vv < 0.5;
+        qb = pg * (low ? 2.0 * vv : 2.0 * (1.0 - vv));
+        sb = low ? D{} - 1.0 : D{} + 1.0;
+      }
+      const D uu = p.side != 0 ? vv * (1.0 - 0.5 * pg) : 0.5 * pg + vv * (1.0 - pg);
+      const auto low = uu < 0.5;
+      const D qs = low ? 2.0 * uu : 2.0 * (1.0 - uu);
+      const D ss = side1 * (low ? D{} - 1.0 : D{} + 1.0);
+      const auto cond_m = ic != 0u, big_m = ib != 0u;
+      const D qv = cond_m ? (big_m ? qb : qs) : vv;
+      const D sv = cond_m ? (big_m ? sb : ss) : sp;
+      const D zv = sv * (cd.scale * vexpm1<D, U>(cd.neg_inv_alpha * vlog<D, U>(qv)));
+      std::memcpy(z + o, &zv, sizeof zv);
+    }
+    if (!p.crude)
+      for (int l = 0; l < W; ++l)
+        if (!is_cond[l]) cnt[l] += (p.side != 0 ? s * (lr * z[l]) : std::fabs(lr * z[l])) > gamma;
+    // gradient and truncated, projected update (truncate, project: the same selects, NaN passes through)
+    double g[W];
+    if constexpr (std::is_same_v<L, CriticalPoints>) {
+      for (int o = 0; o < W; o += N) {
+        D xv, acc = D{} + t.f.scale;
+        std::memcpy(&xv, x + o, sizeof xv);
+        for (const double c : t.f.points) acc *= (xv - c);
+        std::memcpy(g + o, &acc, sizeof acc);
+      }
+    } else if constexpr (std::is_same_v<L, Polynomial>) {
+      for (int o = 0; o < W; o += N) {
+        D xv, acc = D{};
+        std::memcpy(&xv, x + o, sizeof xv);
+        for (std::size_t j = t.f.grad_coef.size(); j-- > 0;) acc = acc * xv + t.f.grad_coef[j];
+        std::memcpy(g + o, &acc, sizeof acc);
+      }
+    } else {
+      for (int l = 0; l < W; ++l) g[l] = t.f.grad(x[l]);
+    }
+    for (int o = 0; o < W; o += N) {
+      D xv, zv, gv;
+      std::memcpy(&xv, x + o, sizeof xv);
+      std::memcpy(&zv, z + o, sizeof zv);
+      std::memcpy(&gv, g + o, sizeof gv);
+      const D w = lr * (zv - gv);
+      const U wb = reinterpret_cast<U>(w);
+      const D aw = reinterpret_cast<D>(wb & ~0x8000000000000000ull);
+      const D clipped = reinterpret_cast<D>((wb & 0x8000000000000000ull) | bits_of(std::fabs(b)));
+      const D y = xv + (aw > b ? clipped : w);
+      xv = y < plo ? D{} + plo : (y > phi ? D{} + phi : y);
+      std::memcpy(x + o, &xv, sizeof xv);
+    }
+    for (int l = 0; l < W; ++l) {
+      if (!active[l]) continue;
+      const bool outside = !(x[l] > p.domain_lo && x[l] < p.domain_hi);
+      if (!outside && k[l] < T) continue;
+      const auto j = static_cast<std::size_t>(index[l]);
+      t.y[j] = finish_sample(p, t.tail, t.p_big, is_cond[l] != 0, outside ? static_cast<std::int64_t>(k[l]) : 0,
+                             static_cast<std::int64_t>(cnt[l]), x[l], t.flags[j]);
+      --n_active;
+      take(l);
+    }
+    if ((++iter & static_cast<std::uint64_t>(detail::kRareStopCheckMask)) == 0 && stop_requested(t.stop)) return;
+  }
+}
+
+template <class L>
+void run_baseline(const RareTask<L>& t) {
+  run_lanes<2>(t);
+}
+template <class L>
+HTSGD_TARGET_AVX2 void run_avx2(const RareTask<L>& t) {
+  run_lanes<4>(t);
+}
+template <class L>
+HTSGD_TARGET_AVX512 void run_avx512(const RareTask<L>& t) {
+  run_lanes<8>(t);
+}
+
+template <class L>
+auto kernel_for(Isa isa) -> void (*)(const RareTask<L>&) {
+#if HTSGD_X86_DISPATCH
+  if (isa == Isa::Avx512) return &run_avx512<L>;
+  if (isa == Isa::Avx2) return &run_avx2<L>;
+#endif
+  (void)isa;
+  return &run_baseline<L>;
+}
+
+}  // namespace rare_lanes
+#else
+#define HTSGD_RARE_LANES 0
+#endif
 
 // Samples first .. first + n - 1 (ids < 2^32), accumulated into `tally` in index order; returns P(B) (1 for
 // crude Monte Carlo). Importance sampling needs Pareto noise; crude Monte Carlo takes any law.
@@ -269,9 +563,27 @@ double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const Ra
   constexpr std::uint64_t kChunk = std::uint64_t{1} << 16;
   std::vector<double> y(static_cast<std::size_t>(std::min(n, kChunk)));
   std::vector<std::uint8_t> fl(y.size());
+  std::unique_ptr<ParetoConditioned> plain;  // crude Monte Carlo with Pareto noise: the lanes' plain law
+  if (!cond && law.kind == NoiseKind::Pareto) plain = std::make_unique<ParetoConditioned>(law, 1.0, 0);
+  const ParetoConditioned* lane_law = cond ? cond.get() : plain.get();
   for (std::uint64_t start = 0; start < n; start += kChunk) {
     if (stop_requested(stop)) break;
     const auto m = static_cast<std::int64_t>(std::min(kChunk, n - start));
+#if HTSGD_RARE_LANES
+    if (lane_law) {
+      std::atomic<std::int64_t> next{0};
+      const rare_lanes::RareTask<L> task{f, *lane_law, tail.get(), count.get(), p_big, p, key, first + start, m,
+                                         y.data(), fl.data(), next, stop};
+      const auto kernel = rare_lanes::kernel_for<L>(active_isa());
+      const int threads = static_cast<int>(std::min<std::int64_t>(resolve_threads(n_threads),
+                                                                  (m + rare_lanes::kLanes - 1) / rare_lanes::kLanes));
+#pragma omp parallel num_threads(threads)
+      kernel(task);
+      for (std::int64_t j = 0; j < m; ++j) tally.add(y[static_cast<std::size_t>(j)], fl[static_cast<std::size_t>(j)]);
+      continue;
+    }
+#endif
+    (void)lane_law;
 #pragma omp parallel num_threads(resolve_threads(n_threads))
     {
       std::vector<std::int64_t> pos;
