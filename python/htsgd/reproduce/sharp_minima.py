@@ -26,7 +26,7 @@ from . import _common as C
 # lr halves along the grid: the truncated narrow fraction falls like lambda(lr) ~ lr^(alpha-1), ~30% per step
 LRS_FULL, LRS_QUICK = (0.08, 0.04, 0.02, 0.01, 0.005), (0.08, 0.04, 0.02)
 PARTICLES_FULL, PARTICLES_QUICK = 250, 150  # total, split equally over the five minima
-GAUSSIAN_SHARE = 3  # Gaussian runs use 1/3 of the particles: they stay put, and cost ~4x more per step
+GAUSSIAN_SHARE = 5  # Gaussian runs use 1/5 of the particles: they stay put, and cost ~4x more per step
 CHUNK = 50  # particles per engine call (identical numbers in one call; chunks move the progress bar)
 HORIZON = 0.5  # run length in units of 1/lambda_b(lr): ~7 exits from the wide minimum -1.5
 SNAPSHOTS = 100  # recorded positions per particle (for the histogram)
@@ -150,7 +150,7 @@ def plot(path, records: list[dict], positions: dict, samples: dict) -> None:
         ax_t.set_yticks(land.minima, [f"{m:g}" for m in land.minima])
         ax_t.set_title(f"(c) sample trajectories from the narrow minimum 0, lr = {samples['truncated']['lr']:g}",
                        loc="left")
-        ax_t.legend(loc="upper center", ncol=3, fontsize=7, bbox_to_anchor=(0.5, -0.2))
+        ax_t.legend(loc="upper center", ncol=3, fontsize=7, bbox_to_anchor=(0.5, -0.3))
         fig.suptitle("Truncated heavy-tailed SGD leaves the narrow basins (shaded); untruncated and Gaussian\n"
                      r"SGD do not (Pareto noise $\alpha=1.5$, scale 0.1; run length $0.5/\lambda_b(\mathrm{lr})$ steps)",
                      fontsize=9.5)
