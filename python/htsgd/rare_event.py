@@ -356,12 +356,10 @@ class _Run:
 
 
 def _next_total(n: int, rel_error: float, target: float, cap: int) -> int:
-    """Total samples for the next batch: aim 10% past the CLT projection, at most 8x growth."""
-    if math.isinf(rel_error):
-        want = 4 * n
-    else:
-        want = math.ceil(1.1 * n * (rel_error / target) ** 2)
-    return min(cap, max(n + 1, min(want, 8 * n)))
+    """Total samples for the next batch: the CLT projection ``n (re/target)^2``, growing by at least 5% and at
+    most 4x per batch (the projection is noisy while few samples have exited)."""
+    want = 4 * n if math.isinf(rel_error) else math.ceil(n * (rel_error / target) ** 2)
+    return min(cap, max(n + max(n // 20, 100), min(want, 4 * n)))
 
 
 def _run_to_target(run: _Run, n_samples: int | None, target: float | None) -> bool | None:
