@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   {
     const std::size_t n = 20000000;
     constexpr int W = lanes::kLanes;
-    std::uint32_t particle[W];
+    std::uint64_t particle[W];
     std::uint64_t step[W];
     double z[W], acc = 0.0;
     const double t0 = now();
@@ -97,19 +97,19 @@ int main(int argc, char** argv) {
         particle[l] = static_cast<std::uint32_t>(l);
         step[l] = i;
       }
-      lanes::noise_lanes<W>(pareto, key, particle, step, z);
+      lanes::noise_lanes<W, 2>(pareto, key, particle, step, z);
       for (int l = 0; l < W; ++l) acc += z[l];
     }
     const double dt = now() - t0;
     std::printf("sampler  lanes (baseline ISA build)   %10.3g variates/s   (checksum %.6g)\n", n / dt, acc);
     for (std::uint64_t s = 0; s < 100000; ++s) {
       for (int l = 0; l < W; ++l) {
-        particle[l] = static_cast<std::uint32_t>(l * 7919u + s);
+        particle[l] = static_cast<std::uint32_t>(l * 7919u + s);  // 32-bit ids in 64-bit lanes
         step[l] = s * 31 + static_cast<std::uint64_t>(l);
       }
-      lanes::noise_lanes<W>(pareto, key, particle, step, z);
+      lanes::noise_lanes<W, 2>(pareto, key, particle, step, z);
       for (int l = 0; l < W; ++l) {
-        BlockSource src(key, Stream::Dynamics, particle[l], step[l], 0);
+        BlockSource src(key, Stream::Dynamics, static_cast<std::uint32_t>(particle[l]), step[l], 0);
         if (std::memcmp(&z[l], &(const double&)pareto(src), 8) != 0) bad |= fail("sampler lanes vs scalar");
       }
     }

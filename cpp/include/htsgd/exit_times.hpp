@@ -55,11 +55,10 @@ inline void write_exit(const ExitTask<L, S>& t, std::size_t i, std::uint64_t ste
 
 // One thread's lanes: each lane runs a particle until it exits (or max_steps), writes its result and
 // takes the next particle from the shared counter; the thread returns when no particle is left.
-template <int W, class L, class S>
+template <int W, int N, class L, class S>
 HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
-  double x[W], z[W], g[W];
-  std::uint32_t particle[W];
-  std::uint64_t step[W], done[W], active[W];
+  alignas(64) double x[W], z[W], g[W];
+  alignas(64) std::uint64_t particle[W], step[W], done[W], active[W];
   std::size_t index[W];
   const std::uint64_t max_steps = static_cast<std::uint64_t>(t.max_steps);
   const double lo = t.lo, hi = t.hi;
@@ -69,7 +68,7 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
     if (i < t.n) {
       index[l] = i;
       x[l] = t.x0[i];
-      particle[l] = t.first_particle + static_cast<std::uint32_t>(i);
+      particle[l] = static_cast<std::uint32_t>(t.first_particle + static_cast<std::uint32_t>(i));
       step[l] = 0;
       active[l] = ~std::uint64_t{0};  // lane mask
       ++n_active;
@@ -85,22 +84,27 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
   std::uint64_t iter = 0;
   while (n_active > 0) {
     for (int l = 0; l < W; ++l) ++step[l];
-    noise_lanes<W>(t.sampler, t.key, particle, step, z);
-    grad_lanes<W>(t.landscape, x, g);
-    update_lanes<W>(t.step, z, g, x);
+    noise_lanes<W, N>(t.sampler, t.key, particle, step, z);
+    grad_lanes<W, N>(t.landscape, x, g);
+    update_lanes<W, N>(t.step, z, g, x);
     std::uint64_t any = 0;
 #if HTSGD_VECTOR_EXT
-    for (int v = 0; v < W; v += kVecLanes) {
-      vec_d xv;
-      vec_u sv, av;
+    typename Vec<N>::u any_v{};
+    for (int v = 0; v < W; v += N) {
+      typename Vec<N>::d xv;
+      typename Vec<N>::u sv, av;
       std::memcpy(&xv, x + v, sizeof xv);
       std::memcpy(&sv, step + v, sizeof sv);
       std::memcpy(&av, active + v, sizeof av);
-      const vec_u inside = reinterpret_cast<vec_u>((xv > lo) & (xv < hi));
-      const vec_u dv = (~inside | reinterpret_cast<vec_u>(sv >= max_steps)) & av;
+      // Comparisons only as ?: conditions: materialised vector booleans would be lowered lane by lane.
+      const typename Vec<N>::d zero{}, ones = as_d<N>(splat_u<N>(~std::uint64_t{0}));
+      const typename Vec<N>::u zero_u{}, ones_u = zero_u + ~std::uint64_t{0};
+      const auto below = as_u<N>(xv > lo ? zero : ones), above = as_u<N>(xv < hi ? zero : ones);
+      const auto dv = (below | above | (sv >= max_steps ? ones_u : zero_u)) & av;
       std::memcpy(done + v, &dv, sizeof dv);
-      for (int l = 0; l < kVecLanes; ++l) any |= dv[l];
+      any_v |= dv;
     }
+    for (int l = 0; l < N; ++l) any |= any_v[l];
 #else
     for (int l = 0; l < W; ++l) {
       done[l] = ((!(x[l] > lo && x[l] < hi) || step[l] >= max_steps) ? ~0ull : 0ull) & active[l];
@@ -126,15 +130,15 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
 // per-ISA instantiation
 template <class L, class S>
 void exit_lanes_baseline(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes>(t);
+  exit_lanes<kLanes, 2>(t);
 }
 template <class L, class S>
 HTSGD_TARGET_AVX2 void exit_lanes_avx2(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes>(t);
+  exit_lanes<kLanes, 4>(t);
 }
 template <class L, class S>
 HTSGD_TARGET_AVX512 void exit_lanes_avx512(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes>(t);
+  exit_lanes<kLanes, 8>(t);
 }
 
 template <class L, class S>

@@ -28,41 +28,44 @@
 namespace htsgd {
 namespace lanes {
 
-constexpr int kLanes = 16;           // particles advanced together (4 AVX2 / 2 AVX-512 registers of doubles)
+constexpr int kLanes = 32;  // particles advanced together: 4 AVX-512, 8 AVX2 or 16 SSE2 registers of doubles
 constexpr std::size_t kLaneBasins = 8;  // occupancy counted in lane registers up to this many basins
 
+// Particle ids are held as 64-bit lanes (values < 2^32) so that they load straight into vectors.
 // ---------------------------------------------------------------------------------------------- noise
 // z[l] = the step noise of (particle[l], step[l]): Dynamics stream, slot 0. Any sampler: one BlockSource
 // per lane (rejection samplers, libm-based laws).
-template <int W, class S>
-HTSGD_INLINE void noise_lanes(const S& sampler, Key key, const std::uint32_t* particle, const std::uint64_t* step,
+template <int W, int N, class S>
+HTSGD_INLINE void noise_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* step,
                               double* z) {
   for (int l = 0; l < W; ++l) {
-    BlockSource src(key, Stream::Dynamics, particle[l], step[l], 0);
+    BlockSource src(key, Stream::Dynamics, static_cast<std::uint32_t>(particle[l]), step[l], 0);
     z[l] = sampler(src);
   }
 }
 
-// Pareto: Philox in lanes, then the vectorised transform; identical bits to ParetoSampler::operator().
 #if HTSGD_VECTOR_EXT
-template <int W>
-HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::uint32_t* particle,
+// Pareto: Philox in lanes, then the vectorised transform; identical bits to ParetoSampler::operator().
+template <int W, int N>
+HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::uint64_t* particle,
                               const std::uint64_t* step, double* z) {
-  static_assert(W % kVecLanes == 0, "lanes come in whole vectors");
+  static_assert(W % N == 0, "lanes come in whole vectors");
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
   constexpr std::uint64_t kLo32 = 0xFFFFFFFFull;
   const std::uint64_t stream_bits = static_cast<std::uint64_t>(Stream::Dynamics) << 24;
-  for (int v = 0; v < W; v += kVecLanes) {
+  // -log(U)/alpha <= 36.8/alpha: below 709 (no clamping needed in expm1) unless alpha is tiny.
+  const bool small_t = sampler.neg_inv_alpha > -16.0;
+  for (int v = 0; v < W; v += N) {
     // Philox words in 64-bit lanes (values < 2^32), so the 32x32->64 products are lane products.
-    vec_u st, c3;
-    for (int l = 0; l < kVecLanes; ++l) {
-      st[l] = step[v + l];
-      c3[l] = particle[v + l];
-    }
-    vec_u c0 = splat_u(0), c1 = st & kLo32, c2 = (st >> 32) | stream_bits;
+    vu st, c3;
+    std::memcpy(&st, step + v, sizeof st);
+    std::memcpy(&c3, particle + v, sizeof c3);
+    vu c0 = splat_u<N>(0), c1 = st & kLo32, c2 = (st >> 32) | stream_bits;
     std::uint64_t k0 = key[0], k1 = key[1];
     for (int r = 0; r < 10; ++r) {
-      const vec_u p0 = c0 * static_cast<std::uint64_t>(detail::kPhiloxM0);
-      const vec_u p1 = c2 * static_cast<std::uint64_t>(detail::kPhiloxM1);
+      const vu p0 = c0 * static_cast<std::uint64_t>(detail::kPhiloxM0);
+      const vu p1 = c2 * static_cast<std::uint64_t>(detail::kPhiloxM1);
       c0 = (p1 >> 32) ^ c1 ^ k0;
       c1 = p1 & kLo32;
       c2 = (p0 >> 32) ^ c3 ^ k1;
@@ -70,36 +73,39 @@ HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::
       k0 = (k0 + detail::kPhiloxW0) & kLo32;
       k1 = (k1 + detail::kPhiloxW1) & kLo32;
     }
-    const vec_u bits = ((c0 << 32) | c1) >> 12;
-    const vec_d u = (reinterpret_cast<vec_d>(bits | 0x4330000000000000ull) - 0x1.0p52 + 0.5) * 0x1.0p-52;
-    const vec_d m = sampler.scale * expm1_kernel(sampler.neg_inv_alpha * log_kernel(u));
-    const vec_d zv = reinterpret_cast<vec_d>(reinterpret_cast<vec_u>(m) ^ ((c2 & 1u) << 63));
+    const vu bits = ((c0 << 32) | c1) >> 12;
+    const vd u = (as_d<N>(bits | 0x4330000000000000ull) - 0x1.0p52 + 0.5) * 0x1.0p-52;  // == u01_open
+    const vd t = sampler.neg_inv_alpha * log_kernel_v<N>(u);
+    const vd m = sampler.scale * (small_t ? expm1_kernel_v<N, false>(t) : expm1_kernel_v<N, true>(t));
+    const vd zv = as_d<N>(as_u<N>(m) ^ ((c2 & 1u) << 63));  // == sign_from(word 2) * m
     std::memcpy(z + v, &zv, sizeof zv);
   }
 }
 #endif
 
 // ------------------------------------------------------------------------------------------ gradient
-template <int W, class L>
+template <int W, int N, class L>
 HTSGD_INLINE void grad_lanes(const L& f, const double* x, double* g) {
   for (int l = 0; l < W; ++l) g[l] = f.grad(x[l]);
 }
 
 #if HTSGD_VECTOR_EXT
-template <int W>
+template <int W, int N>
 HTSGD_INLINE void grad_lanes(const CriticalPoints& f, const double* x, double* g) {
-  for (int v = 0; v < W; v += kVecLanes) {
-    vec_d xv, acc = splat(f.scale);
+  using vd = typename Vec<N>::d;
+  for (int v = 0; v < W; v += N) {
+    vd xv, acc = splat<N>(f.scale);
     std::memcpy(&xv, x + v, sizeof xv);
     for (const double c : f.points) acc *= (xv - c);
     std::memcpy(g + v, &acc, sizeof acc);
   }
 }
 
-template <int W>
+template <int W, int N>
 HTSGD_INLINE void grad_lanes(const Polynomial& f, const double* x, double* g) {
-  for (int v = 0; v < W; v += kVecLanes) {
-    vec_d xv, acc = splat(0.0);
+  using vd = typename Vec<N>::d;
+  for (int v = 0; v < W; v += N) {
+    vd xv, acc = splat<N>(0.0);
     std::memcpy(&xv, x + v, sizeof xv);
     for (std::size_t k = f.grad_coef.size(); k-- > 0;) acc = acc * xv + f.grad_coef[k];
     std::memcpy(g + v, &acc, sizeof acc);
@@ -107,34 +113,29 @@ HTSGD_INLINE void grad_lanes(const Polynomial& f, const double* x, double* g) {
 }
 
 // x <- proj(x + phi_b(lr * (z - grad))), as step_1d (truncate, project) lane by lane.
-template <int W>
+template <int W, int N>
 HTSGD_INLINE void update_lanes(const Step1D& p, const double* z, const double* g, double* x) {
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
   constexpr std::uint64_t kSign = 0x8000000000000000ull;
-  const vec_d b = splat(p.truncation), lo = splat(p.lo), hi = splat(p.hi);
-  const vec_u b_bits = reinterpret_cast<vec_u>(b);
-  for (int v = 0; v < W; v += kVecLanes) {
-    vec_d xv, zv, gv;
+  const vd b = splat<N>(p.truncation), lo = splat<N>(p.lo), hi = splat<N>(p.hi);
+  const vu b_mag = as_u<N>(b) & ~kSign;
+  for (int v = 0; v < W; v += N) {
+    vd xv, zv, gv;
     std::memcpy(&xv, x + v, sizeof xv);
     std::memcpy(&zv, z + v, sizeof zv);
     std::memcpy(&gv, g + v, sizeof gv);
-    const vec_d w = p.lr * (zv - gv);
-    const vec_u wb = reinterpret_cast<vec_u>(w);
-    const vec_d absw = reinterpret_cast<vec_d>(wb & ~kSign);
-    const vec_d clipped = reinterpret_cast<vec_d>((b_bits & ~kSign) | (wb & kSign));  // copysign(b, w)
-    const vec_d y = xv + select(absw > b, clipped, w);
-    xv = select(y < lo, lo, select(y > hi, hi, y));
+    const vd w = p.lr * (zv - gv);
+    const vu wb = as_u<N>(w);
+    const vd absw = as_d<N>(wb & ~kSign);
+    const vd clipped = as_d<N>(b_mag | (wb & kSign));  // copysign(b, w)
+    const vd y = xv + (absw > b ? clipped : w);
+    xv = y < lo ? lo : (y > hi ? hi : y);
     std::memcpy(x + v, &xv, sizeof xv);
   }
 }
 #else
-template <int W>
-HTSGD_INLINE void grad_lanes(const CriticalPoints& f, const double* x, double* g) {
-  for (int l = 0; l < W; ++l) g[l] = f.scale;
-  for (const double c : f.points)
-    for (int l = 0; l < W; ++l) g[l] *= (x[l] - c);
-}
-
-template <int W>
+template <int W, int N>
 HTSGD_INLINE void update_lanes(const Step1D& p, const double* z, const double* g, double* x) {
   const double lr = p.lr, b = p.truncation, lo = p.lo, hi = p.hi;
   for (int l = 0; l < W; ++l) x[l] = project(x[l] + truncate(lr * (z[l] - g[l]), b), lo, hi);

@@ -5,6 +5,8 @@
 // path is a pure function of (seed, particle id).
 #pragma once
 #include <algorithm>
+#include <cfloat>
+#include <cstring>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -51,40 +53,62 @@ struct RunTask {
   const StopFlag& stop;
 };
 
-// Particles [begin, begin + count), count <= W, for all steps.
-template <int W, class L, class S>
+// Lane bookkeeping of one step, N lanes at a time: the first non-finite step, and the basin counts.
+template <int W, int N>
+HTSGD_INLINE void bookkeep_lanes(const double* x, std::int64_t k, std::int64_t* bad, const double* edges,
+                                 std::size_t n_edges, std::size_t n_basins, std::int64_t (*occ)[W]) {
+  using vd = typename Vec<N>::d;
+  using vi = typename Vec<N>::i;
+  for (int v = 0; v < W; v += N) {
+    vd xv;
+    vi bv;
+    std::memcpy(&xv, x + v, sizeof xv);
+    std::memcpy(&bv, bad + v, sizeof bv);
+    // Comparisons only as ?: conditions: materialised vector booleans would be lowered lane by lane.
+    const vd zero_d{}, ones_d = as_d<N>(splat_u<N>(~std::uint64_t{0}));
+    const vi zero{}, ones = zero - 1;
+    const vi nonfin = reinterpret_cast<vi>(as_d<N>(as_u<N>(xv) & 0x7FFFFFFFFFFFFFFFull) <= DBL_MAX ? zero_d : ones_d);
+    bv += (bv == 0 ? ones : zero) & nonfin & k;  // first non-finite step
+    std::memcpy(bad + v, &bv, sizeof bv);
+    if (occ) {
+      vi idx = nonfin & static_cast<std::int64_t>(kLaneBasins);  // non-finite: no basin
+      for (std::size_t e = 0; e < n_edges; ++e) idx -= reinterpret_cast<vi>(xv >= edges[e] ? ones_d : zero_d);
+      for (std::size_t b = 0; b < n_basins; ++b) {  // idx == basin_index(x) for finite x
+        vi o;
+        std::memcpy(&o, occ[b] + v, sizeof o);
+        o -= idx == static_cast<std::int64_t>(b) ? ones : zero;
+        std::memcpy(occ[b] + v, &o, sizeof o);
+      }
+    }
+  }
+}
+
+// Particles [begin, begin + count), count <= W, for all steps; N doubles per SIMD register.
+template <int W, int N, class L, class S>
 HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
   const RunOutputs& out = t.out;
   const std::size_t n_edges = t.basin_edges.size(), n_basins = n_edges + 1;
   const double* edges = t.basin_edges.data();
   const bool lane_occupancy = out.occupancy != nullptr && n_basins <= kLaneBasins;
-  double x[W], z[W], g[W];
-  std::uint32_t particle[W];
-  std::uint64_t step[W];
-  std::int64_t bad[W], occ[kLaneBasins][W];
+  alignas(64) double x[W], z[W], g[W];
+  alignas(64) std::uint64_t particle[W], step[W];
+  alignas(64) std::int64_t bad[W], occ[kLaneBasins][W];
   for (int l = 0; l < W; ++l) {
     const std::size_t i = begin + std::min<std::size_t>(static_cast<std::size_t>(l), count - 1);
     x[l] = t.x0[i];  // padding lanes repeat the last particle and are never written back
-    particle[l] = t.first_particle + static_cast<std::uint32_t>(begin + static_cast<std::size_t>(l));
+    particle[l] = static_cast<std::uint32_t>(t.first_particle + static_cast<std::uint32_t>(begin + static_cast<std::size_t>(l)));
     bad[l] = 0;
     for (std::size_t b = 0; b < kLaneBasins; ++b) occ[b][l] = 0;
   }
   for (std::int64_t k = 1; k <= t.n_steps; ++k) {
     for (int l = 0; l < W; ++l) step[l] = static_cast<std::uint64_t>(k);
-    noise_lanes<W>(t.sampler, t.key, particle, step, z);
-    grad_lanes<W>(t.landscape, x, g);
-    update_lanes<W>(t.step, z, g, x);
-    for (int l = 0; l < W; ++l) bad[l] = (!finite(x[l]) && bad[l] == 0) ? k : bad[l];
-    if (lane_occupancy) {
-      std::int64_t idx[W];
-      for (int l = 0; l < W; ++l) idx[l] = finite(x[l]) ? 0 : static_cast<std::int64_t>(kLaneBasins);
-      for (std::size_t e = 0; e < n_edges; ++e)
-        for (int l = 0; l < W; ++l) idx[l] += edges[e] <= x[l] ? 1 : 0;  // == basin_index for finite x
-      for (std::size_t b = 0; b < n_basins; ++b)
-        for (int l = 0; l < W; ++l) occ[b][l] += idx[l] == static_cast<std::int64_t>(b) ? 1 : 0;
-    } else if (out.occupancy) {
+    noise_lanes<W, N>(t.sampler, t.key, particle, step, z);
+    grad_lanes<W, N>(t.landscape, x, g);
+    update_lanes<W, N>(t.step, z, g, x);
+    bookkeep_lanes<W, N>(x, k, bad, edges, n_edges, n_basins, lane_occupancy ? occ : nullptr);
+    if (out.occupancy && !lane_occupancy) {
       for (std::size_t l = 0; l < count; ++l)
-        if (finite(x[l])) ++out.occupancy[(begin + l) * n_basins + basin_index(x[l], t.basin_edges)];
+        if (std::isfinite(x[l])) ++out.occupancy[(begin + l) * n_basins + basin_index(x[l], t.basin_edges)];
     }
     if (out.trajectory && k % out.record_every == 0) {
       double* row = out.trajectory + static_cast<std::size_t>(k / out.record_every - 1) * t.n;
@@ -100,23 +124,23 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   }
 }
 
-template <int W, class L, class S>
+template <int W, int N, class L, class S>
 HTSGD_INLINE void run_chunk(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  for (std::size_t g = 0; g < count; g += W) run_group<W>(t, begin + g, std::min<std::size_t>(W, count - g));
+  for (std::size_t g = 0; g < count; g += W) run_group<W, N>(t, begin + g, std::min<std::size_t>(W, count - g));
 }
 
 // per-ISA instantiation
 template <class L, class S>
 void run_chunk_baseline(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes>(t, begin, count);
+  run_chunk<kLanes, 2>(t, begin, count);
 }
 template <class L, class S>
 HTSGD_TARGET_AVX2 void run_chunk_avx2(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes>(t, begin, count);
+  run_chunk<kLanes, 4>(t, begin, count);
 }
 template <class L, class S>
 HTSGD_TARGET_AVX512 void run_chunk_avx512(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes>(t, begin, count);
+  run_chunk<kLanes, 8>(t, begin, count);
 }
 
 template <class L, class S>

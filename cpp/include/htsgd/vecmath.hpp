@@ -100,49 +100,71 @@ HTSGD_INLINE double expm1_kernel(double t) {
 }
 
 // ------------------------------------------------------------------------------ SIMD vector versions
-// The same kernels on GCC/Clang generic vectors of kVecLanes doubles (lowered by the compiler to SSE2,
-// AVX2 or AVX-512 registers, whatever the enclosing function targets). Each lane performs exactly the
-// operations of the scalar version, in the same order, so a lane's result has the same bits.
+// The same kernels on GCC/Clang generic vectors of N doubles. N must be the native width of the function
+// they are inlined into (2: SSE2, 4: AVX2, 8: AVX-512): wider generic vectors are split by the compiler,
+// and their comparisons/selects fall back to scalar code. Each lane performs exactly the operations of
+// the scalar version, in the same order, so a lane's result has the same bits.
 #if defined(__GNUC__)
 #define HTSGD_VECTOR_EXT 1
-constexpr int kVecLanes = 16;
-typedef double vec_d __attribute__((vector_size(8 * kVecLanes)));
-typedef std::uint64_t vec_u __attribute__((vector_size(8 * kVecLanes)));
-typedef std::int64_t vec_i __attribute__((vector_size(8 * kVecLanes)));
+template <int N>
+struct Vec {
+  typedef double d __attribute__((vector_size(8 * N)));
+  typedef std::uint64_t u __attribute__((vector_size(8 * N)));
+  typedef std::int64_t i __attribute__((vector_size(8 * N)));
+};
 
-HTSGD_INLINE vec_d splat(double x) { return vec_d{} + x; }
-HTSGD_INLINE vec_u splat_u(std::uint64_t x) { return vec_u{} + x; }
-HTSGD_INLINE vec_d select(vec_i mask, vec_d a, vec_d b) {  // mask lanes all-ones / zero
-  return reinterpret_cast<vec_d>((reinterpret_cast<vec_u>(a) & reinterpret_cast<vec_u>(mask)) |
-                                 (reinterpret_cast<vec_u>(b) & ~reinterpret_cast<vec_u>(mask)));
+template <int N>
+HTSGD_INLINE typename Vec<N>::d splat(double x) {
+  return typename Vec<N>::d{} + x;
+}
+template <int N>
+HTSGD_INLINE typename Vec<N>::u splat_u(std::uint64_t x) {
+  return typename Vec<N>::u{} + x;
+}
+template <int N>
+HTSGD_INLINE typename Vec<N>::u as_u(typename Vec<N>::d x) {
+  return reinterpret_cast<typename Vec<N>::u>(x);
+}
+template <int N>
+HTSGD_INLINE typename Vec<N>::d as_d(typename Vec<N>::u x) {
+  return reinterpret_cast<typename Vec<N>::d>(x);
 }
 
-HTSGD_INLINE vec_d log_kernel(vec_d x) {
+template <int N>
+HTSGD_INLINE typename Vec<N>::d log_kernel_v(typename Vec<N>::d x) {
   using namespace detail;
-  const vec_u ix = reinterpret_cast<vec_u>(x);
-  const vec_u biased = ix + (0x3FF0000000000000ull - kSqrtHalfBits);
-  const vec_u ek = biased >> 52;
-  const vec_d z = reinterpret_cast<vec_d>(ix - ((ek - 1023u) << 52));
-  const vec_d dk = reinterpret_cast<vec_d>(ek | 0x4330000000000000ull) - (0x1.0p52 + 1023.0);
-  const vec_d f = z - 1.0;
-  const vec_d hfsq = 0.5 * f * f;
-  const vec_d s = f / (2.0 + f);
-  const vec_d s2 = s * s, s4 = s2 * s2;
-  const vec_d t1 = s4 * (kLg2 + s4 * (kLg4 + s4 * kLg6));
-  const vec_d t2 = s2 * (kLg1 + s4 * (kLg3 + s4 * (kLg5 + s4 * kLg7)));
-  const vec_d r = t2 + t1;
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
+  const vu ix = as_u<N>(x);
+  const vu biased = ix + (0x3FF0000000000000ull - kSqrtHalfBits);
+  const vu ek = biased >> 52;
+  const vd z = as_d<N>(ix - ((ek - 1023u) << 52));
+  const vd dk = as_d<N>(ek | 0x4330000000000000ull) - (0x1.0p52 + 1023.0);
+  const vd f = z - 1.0;
+  const vd hfsq = 0.5 * f * f;
+  const vd s = f / (2.0 + f);
+  const vd s2 = s * s, s4 = s2 * s2;
+  const vd t1 = s4 * (kLg2 + s4 * (kLg4 + s4 * kLg6));
+  const vd t2 = s2 * (kLg1 + s4 * (kLg3 + s4 * (kLg5 + s4 * kLg7)));
+  const vd r = t2 + t1;
   return dk * kLn2Hi - ((hfsq - (s * (hfsq + r) + dk * kLn2Lo)) - f);
 }
 
-HTSGD_INLINE vec_d expm1_kernel(vec_d t) {
+// clamp = false: the caller guarantees -40 <= t <= 710 or NaN (same result, two selects fewer).
+template <int N, bool clamp = true>
+HTSGD_INLINE typename Vec<N>::d expm1_kernel_v(typename Vec<N>::d t) {
   using namespace detail;
-  t = select(t < -40.0, splat(-40.0), t);  // NaN compares false: passes through
-  t = select(t > 710.0, splat(710.0), t);
-  const vec_d shifted = t * kInvLn2 + 0x1.8p52;
-  const vec_d kd = shifted - 0x1.8p52;
-  const vec_u km1 = reinterpret_cast<vec_u>(shifted) - 0x4338000000000000ull - 1u;
-  const vec_d r = (t - kd * kLn2Hi) - kd * kLn2Lo;
-  vec_d q = splat(1.0 / 6227020800.0);
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
+  if (clamp) {
+    t = t < -40.0 ? splat<N>(-40.0) : t;  // NaN compares false: passes through
+    t = t > 710.0 ? splat<N>(710.0) : t;
+  }
+  const vd shifted = t * kInvLn2 + 0x1.8p52;
+  const vd kd = shifted - 0x1.8p52;
+  const vu km1 = as_u<N>(shifted) - 0x4338000000000000ull - 1u;
+  const vd r = (t - kd * kLn2Hi) - kd * kLn2Lo;
+  vd q = splat<N>(1.0 / 6227020800.0);
   q = q * r + 1.0 / 479001600.0;
   q = q * r + 1.0 / 39916800.0;
   q = q * r + 1.0 / 3628800.0;
@@ -154,8 +176,8 @@ HTSGD_INLINE vec_d expm1_kernel(vec_d t) {
   q = q * r + 1.0 / 24.0;
   q = q * r + 1.0 / 6.0;
   q = q * r + 0.5;
-  const vec_d p = r + (r * r) * q;
-  const vec_d half_scale = reinterpret_cast<vec_d>((km1 + 1023u) << 52);
+  const vd p = r + (r * r) * q;
+  const vd half_scale = as_d<N>((km1 + 1023u) << 52);
   return 2.0 * (half_scale * p + (half_scale - 0.5));
 }
 #else
