@@ -286,9 +286,17 @@ struct V {
   typedef std::uint64_t u __attribute__((vector_size(8 * N)));
 };
 
+// fdlibm's log and the expm1 reduction constants (as vecmath.hpp's scalar kernels)
+constexpr double kLg1 = 6.666666666666735130e-01, kLg2 = 3.999999999940941908e-01,
+                 kLg3 = 2.857142874366239149e-01, kLg4 = 2.222219843214978396e-01,
+                 kLg5 = 1.818357216161805012e-01, kLg6 = 1.531383769920937332e-01,
+                 kLg7 = 1.479819860511658591e-01;
+constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+constexpr double kInvLn2 = 1.44269504088896338700e+00;
+constexpr std::uint64_t kSqrtHalfBits = 0x3FE6A09E667F3BCDull;
+
 template <class D, class U>
 HTSGD_INLINE D vlog(D x) {
-  using namespace detail;
   const U ix = reinterpret_cast<U>(x);
   const U biased = ix + (0x3FF0000000000000ull - kSqrtHalfBits);
   const U ek = biased >> 52;
@@ -308,7 +316,6 @@ HTSGD_INLINE D vlog(D x) {
 // the clamps of the scalar kernel are no-ops on these arguments and are applied the same way).
 template <class D, class U>
 HTSGD_INLINE D vexpm1(D t) {
-  using namespace detail;
   t = t < -40.0 ? D{} - 40.0 : t;
   t = t > 710.0 ? D{} + 710.0 : t;
   const D shifted = t * kInvLn2 + 0x1.8p52;
@@ -395,7 +402,9 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
   const std::uint64_t imp_bits = static_cast<std::uint64_t>(Stream::Importance) << 24;
   const std::uint64_t dyn_bits = static_cast<std::uint64_t>(Stream::Dynamics) << 24;
   const double s = static_cast<double>(p.side), lr = p.step.lr, gamma = p.gamma, b = p.step.truncation;
-  const double plo = p.step.lo, phi = p.step.hi;
+  const double plo = p.step.lo, phi = p.step.hi, abs_b = std::fabs(b);
+  std::uint64_t b_bits;
+  std::memcpy(&b_bits, &abs_b, sizeof b_bits);
   std::uint64_t iter = 0;
   while (n_active > 0) {
     for (int l = 0; l < W; ++l) {
@@ -494,7 +503,7 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
       const D w = lr * (zv - gv);
       const U wb = reinterpret_cast<U>(w);
       const D aw = reinterpret_cast<D>(wb & ~0x8000000000000000ull);
-      const D clipped = reinterpret_cast<D>((wb & 0x8000000000000000ull) | bits_of(std::fabs(b)));
+      const D clipped = reinterpret_cast<D>((wb & 0x8000000000000000ull) | b_bits);
       const D y = xv + (aw > b ? clipped : w);
       xv = y < plo ? D{} + plo : (y > phi ? D{} + phi : y);
       std::memcpy(x + o, &xv, sizeof xv);
