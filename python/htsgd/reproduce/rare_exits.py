@@ -131,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"P(tau <= 5/lr) from the double well's minimum x = 1 out of (0, inf), Pareto(alpha={ALPHA}, "
           f"scale={SCALE}); importance sampling (gamma = min(b/2, r - (l*-1) b), w = 0.1, one-sided) to "
           f"{target:.0%} relative error and crude Monte Carlo to {crude_target:.0%} (while its projected cost is <= "
-          f"{CRUDE_BUDGET[args.quick]:.0e} steps); {'quick' if args.quick else 'full'} mode, seed {args.seed}",
+          f"{CRUDE_BUDGET[args.quick]:.2g} steps); {'quick' if args.quick else 'full'} mode, seed {args.seed}",
           flush=True)
     timer = C.Timer()
     rows = simulate(args)
