@@ -186,6 +186,7 @@ def train_one(method: Method, seed_index: int, root_seed: int, cfg: Config, data
         "train_accuracy_clean": float((pred_train[clean] == y[clean]).double().mean()),
         "memorised": float((pred_train[corrupted] == y[corrupted]).double().mean()),
         "diverged": not finite or diverged_at is not None,
+        "failed": True,
         "clipped_fraction": (float(clipped) / cfg.iterations) if method.truncation is not None else math.nan,
         "train_seconds": train_seconds,
     }
@@ -198,6 +199,7 @@ def train_one(method: Method, seed_index: int, root_seed: int, cfg: Config, data
     sub_loss = lambda: F.cross_entropy(model(x[sub]), y[sub])  # noqa: E731
     with torch.no_grad():
         row["train_loss"] = float(full_loss())
+    row["failed"] = not row["train_loss"] < CHANCE_LOSS
     es = expected_sharpness(model, full_loss, delta=cfg.delta, n_samples=cfg.sharpness_samples,
                             seed=_seed(root_seed, seed_index, 5))
     tr = hessian_trace(model, sub_loss, n_samples=cfg.trace_samples, seed=_seed(root_seed, seed_index, 6))
@@ -216,20 +218,28 @@ def _worker(job: tuple) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- reporting
+CHANCE_LOSS = math.log(10.0)  # the training loss of a uniform prediction over the 10 classes
+CURVATURE = ("expected_sharpness", "hessian_trace", "top_eigenvalue")
 COLUMNS = [("test_accuracy", "test acc", 100.0, "{:.1f}"), ("memorised", "memorised", 100.0, "{:.1f}"),
            ("expected_sharpness", "exp. sharpness", 1e3, "{:.2f}"), ("hessian_trace", "Hessian trace", 1.0, "{:.1f}"),
            ("top_eigenvalue", "top eig.", 1.0, "{:.2f}")]
 
 
 def summarise(rows: list[dict], methods: list[Method]) -> list[dict]:
-    """Mean and standard deviation over seeds of every metric, per method (NaN runs are left out)."""
+    """Mean and standard deviation over seeds of every metric, per method.
+
+    A run has *failed* if its weights diverged (non-finite) or its final training loss is no better than
+    chance (``>= ln 10``). Accuracies include failed runs; sharpness metrics leave them out (the sharpness of
+    a point that is not a minimum means nothing).
+    """
     out = []
     for m in methods:
         rs = [r for r in rows if r["method"] == m.name]
-        s: dict[str, Any] = {"method": m.name, "runs": len(rs), "diverged": sum(r["diverged"] for r in rs)}
+        s: dict[str, Any] = {"method": m.name, "runs": len(rs), "failed": sum(r["failed"] for r in rs),
+                             "diverged": sum(r["diverged"] for r in rs)}
         for key in ("test_accuracy", "memorised", "expected_sharpness", "hessian_trace", "top_eigenvalue",
                     "clipped_fraction", "train_seconds"):
-            v = np.array([r[key] for r in rs], dtype=float)
+            v = np.array([r[key] for r in rs if not (key in CURVATURE and r["failed"])], dtype=float)
             v = v[np.isfinite(v)]
             s[key + "_mean"] = float(v.mean()) if v.size else math.nan
             s[key + "_std"] = float(v.std(ddof=1)) if v.size > 1 else (0.0 if v.size else math.nan)
@@ -239,7 +249,7 @@ def summarise(rows: list[dict], methods: list[Method]) -> list[dict]:
 
 def format_table(summary: list[dict]) -> str:
     head = ["method", "test acc %", "memorised %", "exp. sharpness x1e3", "Hessian trace", "top eig.",
-            "clipped %", "diverged"]
+            "clipped %", "failed"]
     lines = []
     for s in summary:
         cells = [s["method"]]
@@ -248,11 +258,16 @@ def format_table(summary: list[dict]) -> str:
             cells.append("-" if not math.isfinite(mu) else f"{fmt.format(mu * factor)} ± {fmt.format(sd * factor)}")
         cf = s["clipped_fraction_mean"]
         cells.append("-" if not math.isfinite(cf) else f"{100 * cf:.0f}")
-        cells.append(f"{s['diverged']}/{s['runs']}")
+        cells.append(f"{s['failed']}/{s['runs']}")
         lines.append(cells)
     widths = [max(len(r[i]) for r in [head] + lines) for i in range(len(head))]
     fmt_row = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
     return "\n".join([fmt_row(head), "  ".join("-" * w for w in widths)] + [fmt_row(r) for r in lines])
+
+
+def _tick(name: str) -> str:
+    label = name.replace(", ", ",\n").replace(" + ", "\n+ ")
+    return label if "\n" in label else label.replace(" ", "\n", 1)
 
 
 def plot(rows: list[dict], methods: list[Method], path: Path, title: str) -> None:
@@ -266,19 +281,20 @@ def plot(rows: list[dict], methods: list[Method], path: Path, title: str) -> Non
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     for ax, (key, label, factor) in zip(axes, panels):
         for i, m in enumerate(methods):
-            v = np.array([r[key] for r in rows if r["method"] == m.name], dtype=float) * factor
+            v = np.array([r[key] for r in rows if r["method"] == m.name and not (key in CURVATURE and r["failed"])],
+                         dtype=float) * factor
             ok = v[np.isfinite(v)]
             ax.scatter(np.full(ok.size, i) + np.linspace(-0.12, 0.12, ok.size) if ok.size else [], ok,
                        s=14, alpha=0.6, color=f"C{i}")
             if ok.size:
                 ax.errorbar(i + 0.25, ok.mean(), yerr=ok.std(ddof=1) if ok.size > 1 else 0, fmt="o",
                             color=f"C{i}", capsize=3)
-            n_div = sum(r["diverged"] for r in rows if r["method"] == m.name)
-            if n_div:
-                ax.annotate(f"{n_div} diverged", (i, 0.02), xycoords=("data", "axes fraction"), ha="center",
+            n_fail = sum(r["failed"] for r in rows if r["method"] == m.name)
+            if n_fail:
+                ax.annotate(f"{n_fail} failed", (i, 0.02), xycoords=("data", "axes fraction"), ha="center",
                             fontsize=7, color="red")
         ax.set_xticks(range(len(methods)))
-        ax.set_xticklabels([m.name.replace(", ", ",\n").replace(" + ", "\n+ ") for m in methods], fontsize=7)
+        ax.set_xticklabels([_tick(m.name) for m in methods], fontsize=7)
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
@@ -351,6 +367,17 @@ def main(args: argparse.Namespace) -> int:
     bar.close()
     elapsed = time.perf_counter() - start
 
+    cfg_dict = asdict(cfg)
+    cfg_dict["methods"] = [asdict(m) for m in cfg.methods]
+    meta = {"seed": args.seed, "quick": bool(args.quick), "jobs": jobs, "seconds": elapsed, "config": cfg_dict,
+            "data": {"train": int(len(data["y"])), "test": int(len(data["y_test"])),
+                     "corrupted": int(len(data["corrupted"]))}}
+    write_report(rows, cfg, meta, out)
+    return 0
+
+
+def write_report(rows: list[dict], cfg: Config, meta: dict, out: Path) -> None:
+    """Write runs.csv, table.csv, summary.json and the plot; print the table."""
     summary = summarise(rows, cfg.methods)
     fields = list(rows[0])
     with open(out / "runs.csv", "w", newline="") as f:
@@ -361,11 +388,6 @@ def main(args: argparse.Namespace) -> int:
         w = csv.DictWriter(f, fieldnames=list(summary[0]))
         w.writeheader()
         w.writerows(summary)
-    cfg_dict = asdict(cfg)
-    cfg_dict["methods"] = [asdict(m) for m in cfg.methods]
-    meta = {"seed": args.seed, "quick": bool(args.quick), "jobs": jobs, "seconds": elapsed, "config": cfg_dict,
-            "data": {"train": int(len(data["y"])), "test": int(len(data["y_test"])),
-                     "corrupted": int(len(data["corrupted"]))}}
     with open(out / "summary.json", "w") as f:
         json.dump({"meta": meta, "summary": summary, "runs": rows}, f, indent=1, default=float)
     title = (f"MNIST-1D, {int(100 * cfg.corrupt_fraction)}% corrupted labels, {cfg.iterations} steps, "
@@ -375,5 +397,7 @@ def main(args: argparse.Namespace) -> int:
     print(format_table(summary))
     print(f"expected sharpness: delta = {cfg.delta}, {cfg.sharpness_samples} perturbations, full training set; "
           f"Hessian trace and top eigenvalue on {cfg.curvature_subset} training points")
-    print(f"{len(rows)} models in {elapsed:.0f} s ({jobs} process{'es' if jobs > 1 else ''}); wrote {out}/")
-    return 0
+    print("failed: weights diverged, or final training loss no better than chance (ln 10); failed runs count "
+          "in the accuracies and are left out of the sharpness columns")
+    jobs = meta["jobs"]
+    print(f"{len(rows)} models in {meta['seconds']:.0f} s ({jobs} process{'es' if jobs > 1 else ''}); wrote {out}/")
