@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -56,12 +55,22 @@ def w2_htsgd(n, threads=None, seed=1):
     return model().exit_times(1.0, (0.0, np.inf), n_particles=n, max_steps=10**9, rng=seed, n_threads=threads)
 
 
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for ln in f:
+            if ln.startswith(field + ":"):
+                return int(ln.split()[1])
+    raise KeyError(field)
+
+
 def memory_child(n: int, steps: int) -> None:
-    """Run in a subprocess: peak resident memory added by one W1 call with n particles."""
+    """Run in a subprocess: peak resident memory added by one W1 call with n particles (Linux /proc)."""
     w1_htsgd(1000, 2)  # import and warm up
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with open("/proc/self/clear_refs", "w") as f:  # reset the peak (VmHWM) to the current RSS
+        f.write("5")
+    base = _status_kib("VmRSS") * 1024
     r = w1_htsgd(n, steps)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _status_kib("VmHWM") * 1024
     result_bytes = sum(a.nbytes for a in (r.final, r.nonfinite_step, r.occupancy) if a is not None)
     print(json.dumps({"added": peak - base, "positions": 8 * n, "result": result_bytes}))
 
