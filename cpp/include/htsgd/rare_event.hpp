@@ -277,9 +277,11 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
 namespace rare_lanes {
 
 // Own GCC vectors of N doubles (N = the native width of the ISA the kernel is compiled for: 2 SSE2,
-// 4 AVX2, 8 AVX-512), and vector copies of vecmath.hpp's branch-free log_kernel / expm1_kernel, the same
-// IEEE operations in the same order (the core is built with -ffp-contract=off): a lane's bits equal the
-// scalar path's. Kept here so that this kernel does not follow the engine's in-flight SIMD internals.
+// 4 AVX2, 8 AVX-512), and vector copies of the branch-free log (fdlibm) and expm1 (Horner, degree 13) that
+// vecmath.hpp had when this was written. Every lane does the same IEEE operations in the same order (the
+// core is built with -ffp-contract=off), so results do not depend on lane, thread or ISA. Kept here so that
+// this kernel does not follow the engine's SIMD internals; the scalar fallback (compilers without vector
+// extensions, crude MC with other laws) uses vecmath.hpp's scalar kernels and may differ in the last bit.
 template <int N>
 struct V {
   typedef double d __attribute__((vector_size(8 * N)));
@@ -360,7 +362,7 @@ struct RareTask {
 };
 
 // W samples side by side, one step at a time; a lane whose sample ends takes the next one. Each lane
-// computes the operations of rare_exit_sample for its sample (Pareto noise): the same bits.
+// computes the operations of rare_exit_sample for its sample (Pareto noise).
 template <int N, class L>
 HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
   using D = typename V<N>::d;
