@@ -105,6 +105,8 @@ def main() -> None:
     ap.add_argument("--numel", type=int, default=100_000, help="elements per tensor")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    ap.add_argument("--foreach", choices=["auto", "true", "false"], default="auto",
+                    help="HeavyTailedSGD's foreach (auto: its default for the device)")
     ap.add_argument("--naive", action="store_true", help="also time the obvious torch noise (slow)")
     args = ap.parse_args()
     if args.threads:
@@ -115,7 +117,9 @@ def main() -> None:
     print("checks passed: results equal the plain implementations")
 
     sgd = torch.optim.SGD(ps, lr=lr)
-    opts = {name: HeavyTailedSGD(ps, lr=lr, truncation=b, seed=3, **kw) for name, kw in VARIANT_KWARGS.items()}
+    foreach = {"auto": None, "true": True, "false": False}[args.foreach]
+    opts = {name: HeavyTailedSGD(ps, lr=lr, truncation=b, seed=3, foreach=foreach, **kw)
+            for name, kw in VARIANT_KWARGS.items()}
     refs = [p.grad.clone() for p in ps]
     gen = torch.Generator(device=args.device).manual_seed(4)
 

@@ -32,18 +32,32 @@ def model() -> htsgd.HeavyTailedSGD:
                                 truncation=reference.B)
 
 
+_CPU = {}  # seconds of CPU (all threads of this process) of the best timing of the last best_time call
+
+
 def best_time(fn, repeat: int):
+    """Best wall time of `repeat` calls (and the CPU time of that call, kept for line())."""
     best, out = float("inf"), None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
+        t, c = time.perf_counter() - t0, time.process_time() - c0
+        if t < best:
+            best, _CPU["last"] = t, c
     return best, out
 
 
-def line(name: str, items: float, seconds: float, extra: str = "") -> float:
+CPU_RATES: dict[str, float] = {}
+
+
+def line(name: str, items: float, seconds: float, extra: str = "", key: str | None = None) -> float:
+    """Print the wall-clock rate, and the rate per CPU-second (steadier when other jobs share the cores)."""
     rate = items / seconds
-    print(f"  {name:<44s} {rate:10.3g} particle-steps/s  ({seconds:7.3f} s){extra}", flush=True)
+    cpu = _CPU.get("last") or seconds
+    if key:
+        CPU_RATES[key] = items / cpu
+    print(f"  {name:<44s} {rate:10.3g} particle-steps/s  ({seconds:7.3f} s; {items / cpu:9.3g} per CPU-s){extra}",
+          flush=True)
     return rate
 
 
@@ -99,7 +113,7 @@ def main(argv=None) -> int:
     print(f"\nW1: {n1:.0e} particles x {s1} steps, double well, Pareto(1.5, 0.2), lr 0.05, b 0.6, from x = 1")
     w1_htsgd(1000, 10)
     t, r = best_time(lambda: w1_htsgd(n1, s1), args.repeat)
-    rates["W1 htsgd"] = line(f"htsgd run ({threads} threads)", n1 * s1, t)
+    rates["W1 htsgd"] = line(f"htsgd run ({threads} threads)", n1 * s1, t, key="W1 htsgd")
     t, r1 = best_time(lambda: w1_htsgd(n1, s1, threads=1), max(1, args.repeat - 1))
     rates["W1 htsgd 1 thread"] = line("htsgd run (1 thread)", n1 * s1, t)
     same = np.array_equal(r.final, r1.final, equal_nan=True) and np.array_equal(r.occupancy, r1.occupancy)
@@ -108,19 +122,21 @@ def main(argv=None) -> int:
         same &= ri.final.tobytes() == r.final[i:i + 1].tobytes()
     print(f"  check: 1 thread == {threads} threads == single-particle replay: {same}")
     ok &= same
-    t, x = best_time(lambda: reference.numpy_w1(n1, s1), 1)
-    rates["W1 numpy"] = line("numpy (vectorised over particles)", n1 * s1, t)
+    t, x = best_time(lambda: reference.numpy_w1(n1, s1), max(1, args.repeat - 1))
+    rates["W1 numpy"] = line("numpy (vectorised over particles)", n1 * s1, t, key="W1 numpy")
     print(f"  check: mean final position htsgd {r.final.mean():.4f}, numpy {x.mean():.4f}")
     if use_numba:
         reference.numba_warmup()
         t, x = best_time(lambda: reference.numba_w1(n1, s1), 2)
-        rates["W1 numba"] = line(f"numba parallel ({reference.numba.get_num_threads()} threads)", n1 * s1, t)
+        rates["W1 numba"] = line(f"numba parallel ({reference.numba.get_num_threads()} threads)", n1 * s1, t,
+                                 key="W1 numba")
 
     # ------------------------------------------------------------------ W2
     print(f"\nW2: {n2:.0e} first exits from x = 1 out of (0, inf), same parameters")
     t, e = best_time(lambda: w2_htsgd(n2), args.repeat)
     items = float(e.steps.sum())
-    rates["W2 htsgd"] = line(f"htsgd exit_times ({threads} threads)", items, t, f"  mean exit {e.steps.mean():.4g}")
+    rates["W2 htsgd"] = line(f"htsgd exit_times ({threads} threads)", items, t, f"  mean exit {e.steps.mean():.4g}",
+                             key="W2 htsgd")
     t, e1 = best_time(lambda: w2_htsgd(n2, threads=1), max(1, args.repeat - 1))
     rates["W2 htsgd 1 thread"] = line("htsgd exit_times (1 thread)", items, t)
     same = np.array_equal(e.steps, e1.steps) and np.array_equal(e.position, e1.position)
@@ -130,11 +146,12 @@ def main(argv=None) -> int:
     print(f"  check: 1 thread == {threads} threads == single-particle replay: {same}")
     ok &= same
     t, st = best_time(lambda: reference.numpy_w2(n2), 1)
-    rates["W2 numpy"] = line("numpy (vectorised, compacted)", float(st.sum()), t, f"  mean exit {st.mean():.4g}")
+    rates["W2 numpy"] = line("numpy (vectorised, compacted)", float(st.sum()), t, f"  mean exit {st.mean():.4g}",
+                             key="W2 numpy")
     if use_numba:
         t, st = best_time(lambda: reference.numba_w2(n2), 2)
         rates["W2 numba"] = line(f"numba parallel ({reference.numba.get_num_threads()} threads)", float(st.sum()), t,
-                                 f"  mean exit {st.mean():.4g}")
+                                 f"  mean exit {st.mean():.4g}", key="W2 numba")
 
     # ------------------------------------------------------------------ scaling
     print("\nScaling of W1 (time linear in n_particles and n_steps: the rate stays flat)")
@@ -162,7 +179,14 @@ def main(argv=None) -> int:
     for k, v in ratios.items():
         tgt = TARGETS[k]
         print(f"  {k:<20s} {v:6.2f}x  [>= {tgt}x]  {'ok' if v >= tgt else 'BELOW'}")
-    print(f"  {'memory vs state':<20s} {mem['added'] / (mem['result'] + mem['positions']):6.2f}x  [<= 1.2x]")
+    print(f"  {'memory vs state':<20s} {mem['added'] / (mem['result'] + mem['positions']):6.2f}x  [<= 1.2x]  "
+          "(state = x0 + the result arrays the API returns)")
+    print("\nPer CPU-second (each implementation's work divided by the CPU time it used; steadier than wall-clock"
+          " when other jobs share the cores; x threads = the wall-clock ratio on otherwise idle cores)")
+    for w in ("W1", "W2"):
+        for ref in ("numpy", "numba"):
+            if f"{w} {ref}" in CPU_RATES:
+                print(f"  {w} htsgd / {ref:<6s} {CPU_RATES[f'{w} htsgd'] / CPU_RATES[f'{w} {ref}']:6.2f}x per CPU-second")
     print("\nresult checks:", "passed" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -1,7 +1,8 @@
 // Self-timing C++ benchmark of the core kernels (no Python): items (variates or particle-steps) per second
 // for the Pareto sampler, one 1-D step, the run kernel (W1) and the exit-time loop (W2), per ISA variant
 // and thread count. It checks that every variant gives the same bits as the scalar reference path.
-//   cmake -S . -B build/bench -DHTSGD_BUILD_BENCH=ON && cmake --build build/bench -j2 && build/bench/bench/cpp/htsgd_bench
+//   cmake -S . -B build/bench -DHTSGD_BUILD_BENCH=ON && cmake --build build/bench -j2 --target htsgd_bench
+//   build/bench/bench/cpp/htsgd_bench [--quick]
 #include <chrono>
 #include <ctime>
 #include <cmath>
