@@ -93,6 +93,8 @@ def noisy_gradients(
     generator: GeneratorLike | None,
     multiplier: Tensor | None = None,
     sampler: str = "auto",
+    consumable_references: Sequence[bool] | None = None,
+    out: Sequence[Tensor] | None = None,
 ) -> list[Tensor]:
     """The noisy gradients of one step (new tensors; ``grads`` themselves when ``noise`` is None).
 
@@ -113,16 +115,22 @@ def noisy_gradients(
         device if omitted).
     sampler : {"auto", "torch", "core"}
         Which sampler fills additive noise (see :func:`htsgd.torch.noise.fill_noise_`).
+    consumable_references : sequence of bool, optional
+        Multiplicative mode: ``True`` where ``reference_grads[i]`` is not needed afterwards, so the noisy
+        gradient may overwrite it (saves an allocation; the bits are the same).
+    out : sequence of torch.Tensor, optional
+        Contiguous workspaces shaped like ``grads`` to write the noisy gradients into (reused from step to
+        step, they spare the allocation and page faults of fresh tensors; the bits are the same).
     """
     if noise is None or len(grads) == 0:
         return list(grads)
     if noise_mode == "additive":
-        out = []
-        for g in grads:
-            z = torch.empty_like(g, memory_format=torch.contiguous_format)
+        noisy = []
+        for i, g in enumerate(grads):
+            z = out[i] if out is not None else torch.empty_like(g, memory_format=torch.contiguous_format)
             fill_noise_(z, noise, alpha, noise_scale, generator_for(generator, g.device), sampler)
-            out.append(z.add_(g))
-        return out
+            noisy.append(z.add_(g))
+        return noisy
     if noise_mode != "multiplicative":
         raise ValueError(f"Invalid noise_mode: {noise_mode!r}; expected 'additive' or 'multiplicative'")
     if reference_grads is None:
@@ -130,16 +138,22 @@ def noisy_gradients(
     if multiplier is None:
         multiplier = sample_scalar(noise, alpha, noise_scale, generator_for(generator, grads[0].device))
     cache: dict[tuple, Tensor] = {}
-    out = []
-    for g, r in zip(grads, reference_grads, strict=True):
+    noisy = []
+    consumable = consumable_references if consumable_references is not None else [False] * len(grads)
+    for i, (g, r, own) in enumerate(zip(grads, reference_grads, consumable, strict=True)):
         if r is None:
-            out.append(g)
+            noisy.append(g)
             continue
         key = (g.device, g.dtype)
         if key not in cache:
             cache[key] = multiplier.to(device=g.device, dtype=g.dtype)
-        out.append(torch.lerp(r, g, cache[key]))  # r + Z * (g - r)
-    return out
+        if own:  # r + Z * (g - r)
+            noisy.append(r.lerp_(g, cache[key]))
+        elif out is not None:
+            noisy.append(torch.lerp(r, g, cache[key], out=out[i]))
+        else:
+            noisy.append(torch.lerp(r, g, cache[key]))
+    return noisy
 
 
 # ----------------------------------------------------------------------------------------------------------

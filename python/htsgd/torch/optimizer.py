@@ -116,6 +116,9 @@ class HeavyTailedSGD(Optimizer):
 
     With ``noise=None`` and ``truncation=None`` the step is ``torch.optim.SGD``'s, bit for bit.
 
+    **Memory.** With noise, one parameter-sized workspace holds the noisy gradient (reused at every step,
+    not saved); the moving-average reference adds one buffer per parameter, momentum another.
+
     Parameters
     ----------
     params : iterable of torch.Tensor or of dict
@@ -206,6 +209,7 @@ class HeavyTailedSGD(Optimizer):
         self._user_generator = generator
         self._seed = int(np.random.SeedSequence(None if seed is None else int(seed)).entropy)
         self._generators: dict[str, torch.Generator] = {}
+        self._workspace: dict[Tensor, Tensor] = {}
         self.last_step_norm: Tensor | None = None
         super().__init__(params, defaults)
 
@@ -241,6 +245,8 @@ class HeavyTailedSGD(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("foreach", None)
             group.setdefault("sampler", "auto")
+        if not hasattr(self, "_workspace"):
+            self._workspace = {}
         if not hasattr(self, "_generators"):
             self._generators = {}
             self._user_generator = None
@@ -350,9 +356,19 @@ class HeavyTailedSGD(Optimizer):
             self.state[p]["reference_grad"] = g.detach().to(device=p.device, dtype=p.dtype, copy=True)
 
     # -- the step ----------------------------------------------------------------------------------------
+    def _workspaces(self, params: list[Tensor]) -> list[Tensor]:
+        """One reusable buffer per parameter for the noisy gradient (not part of the saved state)."""
+        out = []
+        for p in params:
+            w = self._workspace.get(p)
+            if w is None or w.shape != p.shape or w.dtype != p.dtype or w.device != p.device:
+                w = self._workspace[p] = torch.empty_like(p, memory_format=torch.contiguous_format)
+            out.append(w)
+        return out
+
     def _init_group(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
                     momentum_buffer_list: list[Tensor | None], reference_grads: list[Tensor | None],
-                    emas: list[tuple[Tensor, Tensor]]) -> None:
+                    emas: list[tuple[Tensor, Tensor]], consumable: list[bool]) -> None:
         multiplicative = group["noise"] is not None and group["noise_mode"] == "multiplicative"
         for p in group["params"]:
             if p.grad is None:
@@ -366,6 +382,7 @@ class HeavyTailedSGD(Optimizer):
                 momentum_buffer_list.append(state.get("momentum_buffer"))
             if multiplicative:
                 ref = state.pop("reference_grad", None)
+                consumable.append(ref is not None)  # a supplied g_ref is used once: overwrite it
                 if ref is None:
                     ema = state.get("reference_ema")
                     if ema is None:
@@ -398,7 +415,8 @@ class HeavyTailedSGD(Optimizer):
             bufs: list[Tensor | None] = []
             refs: list[Tensor | None] = []
             emas: list[tuple[Tensor, Tensor]] = []
-            self._init_group(group, params, grads, bufs, refs, emas)
+            consumable: list[bool] = []
+            self._init_group(group, params, grads, bufs, refs, emas, consumable)
             if not params:
                 continue
             foreach = default_foreach(params) if group["foreach"] is None else group["foreach"]
@@ -412,7 +430,8 @@ class HeavyTailedSGD(Optimizer):
                 multiplier = multipliers[key]
             noisy = noisy_gradients(grads, refs, noise=noise, alpha=group["alpha"], noise_scale=group["noise_scale"],
                                     noise_mode=mode, generator=self.generator_for, multiplier=multiplier,
-                                    sampler=group["sampler"])
+                                    sampler=group["sampler"], consumable_references=consumable or None,
+                                    out=self._workspaces(params) if noise is not None else None)
             if emas:
                 weight = 1.0 - group["reference_decay"]
                 if foreach:
