@@ -90,14 +90,20 @@ def _bits(dtype: torch.dtype) -> int:
     return 53 if dtype == torch.float64 else 24
 
 
-def _uniform_open_and_sign(shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype,
-                           with_sign: bool) -> tuple[Tensor, Tensor | None]:
-    """``U`` on the open interval (0, 1) as ``(k | 1) 2^-b`` and, from the low bit of ``k``, a sign."""
-    b = _bits(dtype)
-    k = torch.randint(0, 2**b, shape, generator=generator, device=generator.device, dtype=torch.int64)
-    u = torch.bitwise_or(k, 1).to(dtype).mul_(2.0**-b)
-    sign = torch.bitwise_and(k, 1).bool() if with_sign else None
-    return u, sign
+def _signed_open_uniform_(out: Tensor, generator: torch.Generator) -> Tensor:
+    """Fill ``out`` with ``W``, uniform on the odd multiples of ``2^-b`` inside (-1, 1); returns ``out``.
+
+    From one ``torch.rand``-style draw ``V = k 2^-b`` (``b`` = 24 bits for float32, 53 for float64 on CPU),
+    ``W = 2V - (1 - 2^-b) = (2k + 1 - 2^b) 2^-b`` is exact and never 0: ``|W|`` is uniform on the open
+    interval (0, 1) and the sign of ``W`` is an independent fair coin.
+    """
+    b = _bits(out.dtype)
+    return out.uniform_(generator=generator).mul_(2.0).sub_(1.0 - 2.0**-b)
+
+
+def _open_uniform(w: Tensor) -> Tensor:
+    """``|W|``, kept ``>= 2^-b`` for generators of another resolution (CUDA), as a new tensor."""
+    return w.abs().clamp_(min=2.0 ** -_bits(w.dtype))
 
 
 def _below_half_pi(dtype: torch.dtype) -> float:
@@ -107,43 +113,41 @@ def _below_half_pi(dtype: torch.dtype) -> float:
     return float(np.nextafter(np.float32(math.pi / 2), np.float32(0.0)))
 
 
-def _pareto(shape, generator, dtype, alpha, scale):
-    u, negative = _uniform_open_and_sign(shape, generator, dtype, True)
-    z = u.log_().mul_(-1.0 / alpha).expm1_().mul_(scale)
-    return torch.where(negative, -z, z)
+# Each sampler fills a contiguous float32/float64 tensor in place (a few cache-friendly passes) and returns it.
+def _pareto_(out: Tensor, generator: torch.Generator, alpha: float, scale: float) -> Tensor:
+    w = _signed_open_uniform_(out, generator)
+    z = _open_uniform(w).log_().mul_(-1.0 / alpha).expm1_().mul_(scale)  # scale (U^(-1/alpha) - 1)
+    return torch.copysign(z, w, out=out)
 
 
-def _stable(shape, generator, dtype, alpha, scale):
-    u, _ = _uniform_open_and_sign(shape, generator, dtype, False)
-    w, _ = _uniform_open_and_sign(shape, generator, dtype, False)
-    # V on the open interval (-pi/2, pi/2), kept inside it after rounding (cos V > 0).
-    lim = _below_half_pi(dtype)
-    v = u.sub_(0.5).mul_(math.pi).clamp_(-lim, lim)
-    w = w.log_().neg_()  # Exp(1), > 0
+def _stable_(out: Tensor, generator: torch.Generator, alpha: float, scale: float) -> Tensor:
+    # Chambers-Mallows-Stuck with V uniform on (-pi/2, pi/2) (kept inside after rounding) and E ~ Exp(1).
+    lim = _below_half_pi(out.dtype)
+    v = _signed_open_uniform_(out, generator).mul_(math.pi / 2).clamp_(-lim, lim)
+    e = _open_uniform(_signed_open_uniform_(torch.empty_like(out), generator)).log_().neg_()
     if alpha == 1.0:
-        z = torch.tan(v)
-    elif alpha == 2.0:
-        z = torch.sin(v).mul_(w.sqrt_()).mul_(2.0)
-    else:
-        tiny = torch.finfo(dtype).tiny
-        z = torch.sin(alpha * v).div_(torch.cos(v).pow_(1.0 / alpha))
-        z.mul_(torch.cos((1.0 - alpha) * v).clamp_(min=tiny).div_(w).pow_((1.0 - alpha) / alpha))
-    return z.mul_(scale)
+        return v.tan_().mul_(scale)
+    if alpha == 2.0:
+        return v.sin_().mul_(e.sqrt_()).mul_(2.0 * scale)
+    tiny = torch.finfo(out.dtype).tiny
+    z = torch.sin(alpha * v).div_(torch.cos(v).pow_(1.0 / alpha))
+    z.mul_(torch.cos((1.0 - alpha) * v).clamp_(min=tiny).div_(e).pow_((1.0 - alpha) / alpha))
+    return out.copy_(z.mul_(scale))
 
 
-def _student_t(shape, generator, dtype, df, scale):
-    # Bailey (1994), polar form without rejection: T = cos(2 pi U2) sqrt(df (U1^(-2/df) - 1)).
-    u1, _ = _uniform_open_and_sign(shape, generator, dtype, False)
-    u2, _ = _uniform_open_and_sign(shape, generator, dtype, False)
-    r = u1.log_().mul_(-2.0 / df).expm1_().mul_(df).sqrt_()
-    return u2.mul_(2.0 * math.pi).cos_().mul_(r).mul_(scale)
+def _student_t_(out: Tensor, generator: torch.Generator, df: float, scale: float) -> Tensor:
+    # Bailey (1994), polar form without rejection: T = cos(2 pi U2) sqrt(df (U1^(-2/df) - 1)); here
+    # cos(pi W2) with W2 uniform on (-1, 1) has the law of cos(2 pi U2).
+    r = _open_uniform(_signed_open_uniform_(torch.empty_like(out), generator))
+    r.log_().mul_(-2.0 / df).expm1_().mul_(df).sqrt_()
+    return _signed_open_uniform_(out, generator).mul_(math.pi).cos_().mul_(r).mul_(scale)
 
 
-def _gaussian(shape, generator, dtype, alpha, scale):
-    return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).mul_(scale)
+def _gaussian_(out: Tensor, generator: torch.Generator, alpha: float, scale: float) -> Tensor:
+    return out.normal_(generator=generator).mul_(scale)
 
 
-_TORCH_SAMPLERS = {"pareto": _pareto, "stable": _stable, "student_t": _student_t, "gaussian": _gaussian}
+_TORCH_SAMPLERS = {"pareto": _pareto_, "stable": _stable_, "student_t": _student_t_, "gaussian": _gaussian_}
 
 
 @torch.no_grad()
@@ -174,8 +178,8 @@ def sample_noise(shape: tuple[int, ...] | torch.Size, law: Law, alpha: float, sc
     check_law(law, alpha, scale)
     if law is None:
         raise ValueError("Invalid law: None; expected one of " + ", ".join(map(repr, LAWS)))
-    work = _work_dtype(dtype)
-    z = _TORCH_SAMPLERS[law](tuple(shape), generator, work, float(alpha), float(scale))
+    z = torch.empty(tuple(shape), dtype=_work_dtype(dtype), device=generator.device)
+    _TORCH_SAMPLERS[law](z, generator, float(alpha), float(scale))
     return z if z.dtype == dtype else z.to(dtype)
 
 
@@ -213,6 +217,9 @@ def fill_noise_(out: Tensor, law: Law, alpha: float, scale: float, generator: to
         key, counter = torch.randint(0, _SEED_BOUND, (2,), generator=generator, dtype=torch.int64).tolist()
         _core_fill()(out.view(-1).numpy(), law, float(alpha), float(scale), key, counter, n_threads)
         return out
+    if out.dtype in _CORE_DTYPES and out.is_contiguous():
+        check_law(law, alpha, scale)
+        return _TORCH_SAMPLERS[law](out, generator, float(alpha), float(scale))
     return out.copy_(sample_noise(out.shape, law, alpha, scale, generator, out.dtype))
 
 
