@@ -105,6 +105,8 @@ struct Vec {
   typedef double d __attribute__((vector_size(8 * N)));
   typedef std::uint64_t u __attribute__((vector_size(8 * N)));
   typedef std::int64_t i __attribute__((vector_size(8 * N)));
+  typedef int i32 __attribute__((vector_size(8 * N)));       // the same bytes as 2N 32-bit words
+  typedef long long ll __attribute__((vector_size(8 * N)));  // the type of the x86 builtins
 };
 
 template <int N>
