@@ -120,11 +120,15 @@ int main(int argc, char** argv) {
   const std::size_t nref = 4096;
   const std::int64_t ref_steps = 50;
   std::vector<double> ref(nref);
+  std::vector<std::int64_t> ref_occ(nref * 2, 0);
   {
     const double t0 = now();
     for (std::size_t i = 0; i < nref; ++i) {
       double x = 1.0;
-      for (std::int64_t k = 1; k <= ref_steps; ++k) x = step_1d(well, pareto, p, key, static_cast<std::uint32_t>(i), k, x);
+      for (std::int64_t k = 1; k <= ref_steps; ++k) {
+        x = step_1d(well, pareto, p, key, static_cast<std::uint32_t>(i), k, x);
+        ++ref_occ[i * 2 + basin_index(x, edges)];
+      }
       ref[i] = x;
     }
     const double dt = now() - t0;
@@ -146,6 +150,9 @@ int main(int argc, char** argv) {
       const auto kernel = lanes::run_chunk_for<CriticalPoints, ParetoSampler>(isa);
       for (std::size_t b = 0; b < nref; b += kBlock) kernel(task, b, std::min(kBlock, nref - b));
       if (std::memcmp(fin.data(), ref.data(), nref * 8) != 0) bad |= fail("run kernel vs step_1d");
+      if (occ != ref_occ) bad |= fail("run kernel occupancy vs step_1d + basin_index");
+      for (auto s : nf)
+        if (s != 0) bad |= fail("run kernel non-finite step");
     }
     for (int threads : {1, 2}) {
       // W1: run kernel, dynamic chunks over threads, occupancy on (as the Python API does)

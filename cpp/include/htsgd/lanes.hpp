@@ -98,10 +98,11 @@ HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::
       k1 = (k1 + detail::kPhiloxW1) & kLo32;
     }
     const vu bits = ((c0 << 32) | (c1 & kLo32)) >> 12;
-    const vd u = (as_d<N>(bits | 0x4330000000000000ull) - 0x1.0p52 + 0.5) * 0x1.0p-52;  // == u01_open
+    // (2^52 + bits) - (2^52 - 1/2) = bits + 1/2 exactly: == u01_open(c0, c1)
+    const vd u = (as_d<N>(bits | 0x4330000000000000ull) - (0x1.0p52 - 0.5)) * 0x1.0p-52;
     const vd t = sampler.neg_inv_alpha * log_kernel_v<N>(u);
     const vd m = sampler.scale * (small_t ? expm1_kernel_v<N, false>(t) : expm1_kernel_v<N, true>(t));
-    const vd zv = as_d<N>(as_u<N>(m) ^ ((c2 & 1u) << 63));  // == sign_from(word 2) * m
+    const vd zv = as_d<N>(as_u<N>(m) ^ (c2 << 63));  // == sign_from(word 2) * m
     std::memcpy(z + v, &zv, sizeof zv);
   }
 }

@@ -6,6 +6,7 @@
 #pragma once
 #include <algorithm>
 #include <cfloat>
+#include <climits>
 #include <cstring>
 #include <cmath>
 #include <cstddef>
@@ -53,31 +54,38 @@ struct RunTask {
   const StopFlag& stop;
 };
 
-// Lane bookkeeping of one step, N lanes at a time: the first non-finite step, and the basin counts.
+// Lane bookkeeping of one step, N lanes at a time. bad: min over steps of (k if x_k is non-finite, else
+// kNever), i.e. the first non-finite step. cnt[0]: finite steps; cnt[1 + e]: finite steps with x >= edges[e]
+// (edges sorted), from which the basin counts follow (basin b = edges[b-1] <= x < edges[b]).
+constexpr std::int64_t kNever = INT64_MAX;
+
 template <int W, int N>
 HTSGD_INLINE void bookkeep_lanes(const double* x, std::int64_t k, std::int64_t* bad, const double* edges,
-                                 std::size_t n_edges, std::size_t n_basins, std::int64_t (*occ)[W]) {
+                                 std::size_t n_edges, std::int64_t (*cnt)[W]) {
   using vd = typename Vec<N>::d;
   using vi = typename Vec<N>::i;
+  // Comparisons only as ?: conditions: materialised vector booleans would be lowered lane by lane.
+  const vd zero_d{}, ones_d = as_d<N>(splat_u<N>(~std::uint64_t{0}));
+  const vi never = vi{} + kNever, kv = vi{} + k;
   for (int v = 0; v < W; v += N) {
     vd xv;
     vi bv;
     std::memcpy(&xv, x + v, sizeof xv);
     std::memcpy(&bv, bad + v, sizeof bv);
-    // Comparisons only as ?: conditions: materialised vector booleans would be lowered lane by lane.
-    const vd zero_d{}, ones_d = as_d<N>(splat_u<N>(~std::uint64_t{0}));
-    const vi zero{}, ones = zero - 1;
-    const vi nonfin = reinterpret_cast<vi>(as_d<N>(as_u<N>(xv) & 0x7FFFFFFFFFFFFFFFull) <= DBL_MAX ? zero_d : ones_d);
-    bv += (bv == 0 ? ones : zero) & nonfin & k;  // first non-finite step
+    const vd absx = as_d<N>(as_u<N>(xv) & 0x7FFFFFFFFFFFFFFFull);
+    const vi cand = absx <= DBL_MAX ? never : kv;  // NaN and +-inf: k
+    bv = cand < bv ? cand : bv;
     std::memcpy(bad + v, &bv, sizeof bv);
-    if (occ) {
-      vi idx = nonfin & static_cast<std::int64_t>(kLaneBasins);  // non-finite: no basin
-      for (std::size_t e = 0; e < n_edges; ++e) idx -= reinterpret_cast<vi>(xv >= edges[e] ? ones_d : zero_d);
-      for (std::size_t b = 0; b < n_basins; ++b) {  // idx == basin_index(x) for finite x
-        vi o;
-        std::memcpy(&o, occ[b] + v, sizeof o);
-        o -= idx == static_cast<std::int64_t>(b) ? ones : zero;
-        std::memcpy(occ[b] + v, &o, sizeof o);
+    if (cnt) {
+      const vd fin = absx <= DBL_MAX ? ones_d : zero_d;  // all-ones where finite
+      vi c;
+      std::memcpy(&c, cnt[0] + v, sizeof c);
+      c -= reinterpret_cast<vi>(fin);
+      std::memcpy(cnt[0] + v, &c, sizeof c);
+      for (std::size_t e = 0; e < n_edges; ++e) {
+        std::memcpy(&c, cnt[1 + e] + v, sizeof c);
+        c -= reinterpret_cast<vi>(xv >= edges[e] ? fin : zero_d);
+        std::memcpy(cnt[1 + e] + v, &c, sizeof c);
       }
     }
   }
@@ -92,20 +100,20 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   const bool lane_occupancy = out.occupancy != nullptr && n_basins <= kLaneBasins;
   alignas(64) double x[W], z[W], g[W];
   alignas(64) std::uint64_t particle[W], step[W];
-  alignas(64) std::int64_t bad[W], occ[kLaneBasins][W];
+  alignas(64) std::int64_t bad[W], cnt[kLaneBasins][W];
   for (int l = 0; l < W; ++l) {
     const std::size_t i = begin + std::min<std::size_t>(static_cast<std::size_t>(l), count - 1);
     x[l] = t.x0[i];  // padding lanes repeat the last particle and are never written back
     particle[l] = static_cast<std::uint32_t>(t.first_particle + static_cast<std::uint32_t>(begin + static_cast<std::size_t>(l)));
-    bad[l] = 0;
-    for (std::size_t b = 0; b < kLaneBasins; ++b) occ[b][l] = 0;
+    bad[l] = kNever;
+    for (std::size_t b = 0; b < kLaneBasins; ++b) cnt[b][l] = 0;
   }
   for (std::int64_t k = 1; k <= t.n_steps; ++k) {
     for (int l = 0; l < W; ++l) step[l] = static_cast<std::uint64_t>(k);
     noise_lanes<W, N>(t.sampler, t.key, particle, step, z);
     grad_lanes<W, N>(t.landscape, x, g);
     update_lanes<W, N>(t.step, z, g, x);
-    bookkeep_lanes<W, N>(x, k, bad, edges, n_edges, n_basins, lane_occupancy ? occ : nullptr);
+    bookkeep_lanes<W, N>(x, k, bad, edges, n_edges, lane_occupancy ? cnt : nullptr);
     if (out.occupancy && !lane_occupancy) {
       for (std::size_t l = 0; l < count; ++l)
         if (std::isfinite(x[l])) ++out.occupancy[(begin + l) * n_basins + basin_index(x[l], t.basin_edges)];
@@ -118,9 +126,12 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   }
   for (std::size_t l = 0; l < count; ++l) {
     out.final[begin + l] = x[l];
-    out.nonfinite_step[begin + l] = bad[l];
-    if (lane_occupancy)
-      for (std::size_t b = 0; b < n_basins; ++b) out.occupancy[(begin + l) * n_basins + b] += occ[b][l];
+    out.nonfinite_step[begin + l] = bad[l] == kNever ? 0 : bad[l];
+    if (lane_occupancy) {
+      std::int64_t* row = out.occupancy + (begin + l) * n_basins;
+      for (std::size_t b = 0; b < n_basins; ++b)  // finite steps in [edges[b-1], edges[b])
+        row[b] += cnt[b][l] - (b < n_edges ? cnt[b + 1][l] : 0);
+    }
   }
 }
 
