@@ -432,3 +432,29 @@ def test_float32_and_closure():
     losses = [float(opt.step(closure).detach()) for _ in range(5)]
     assert all(math.isfinite(x) for x in losses)
     assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in m.parameters())
+
+
+def test_state_matches_sgd_when_there_is_nothing_to_keep():
+    m1, m2 = make_model(), make_model()
+    o1 = torch.optim.SGD(m1.parameters(), lr=0.1, momentum=0.9)
+    o2 = HeavyTailedSGD(m2.parameters(), lr=0.1, momentum=0.9, noise=None)
+    train(m1, o1, steps=2)
+    train(m2, o2, steps=2)
+    s1, s2 = o1.state_dict()["state"], o2.state_dict()["state"]
+    assert s1.keys() == s2.keys()
+    assert all(torch.equal(s1[k]["momentum_buffer"], s2[k]["momentum_buffer"]) for k in s1)
+    m3 = make_model()
+    o3 = HeavyTailedSGD(m3.parameters(), lr=0.1, noise=None)
+    train(m3, o3, steps=2)
+    assert o3.state_dict()["state"] == {}
+
+
+def test_inconsistent_global_truncation_fails_before_any_change():
+    m = make_model()
+    opt = HeavyTailedSGD([{"params": m[0].parameters()}, {"params": m[2].parameters(), "truncation": 0.2}],
+                         lr=0.1, truncation=0.1, momentum=0.9, seed=0)
+    loss_of(m).backward()
+    before = [p.detach().clone() for p in m.parameters()]
+    with pytest.raises(ValueError, match="must share one truncation"):
+        opt.step()
+    assert same(before, m.parameters()) and len(opt.state) == 0

@@ -94,7 +94,7 @@ def noisy_gradients(
     multiplier: Tensor | None = None,
     sampler: str = "auto",
     consumable_references: Sequence[bool] | None = None,
-    out: Sequence[Tensor] | None = None,
+    out: Sequence[Tensor | None] | None = None,
 ) -> list[Tensor]:
     """The noisy gradients of one step (new tensors; ``grads`` themselves when ``noise`` is None).
 
@@ -127,7 +127,9 @@ def noisy_gradients(
     if noise_mode == "additive":
         noisy = []
         for i, g in enumerate(grads):
-            z = out[i] if out is not None else torch.empty_like(g, memory_format=torch.contiguous_format)
+            z = out[i] if out is not None else None
+            if z is None:
+                z = torch.empty_like(g, memory_format=torch.contiguous_format)
             fill_noise_(z, noise, alpha, noise_scale, generator_for(generator, g.device), sampler)
             noisy.append(z.add_(g))
         return noisy
@@ -149,7 +151,7 @@ def noisy_gradients(
             cache[key] = multiplier.to(device=g.device, dtype=g.dtype)
         if own:  # r + Z * (g - r)
             noisy.append(r.lerp_(g, cache[key]))
-        elif out is not None:
+        elif out is not None and out[i] is not None:
             noisy.append(torch.lerp(r, g, cache[key], out=out[i]))
         else:
             noisy.append(torch.lerp(r, g, cache[key]))

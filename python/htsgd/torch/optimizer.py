@@ -356,10 +356,13 @@ class HeavyTailedSGD(Optimizer):
             self.state[p]["reference_grad"] = g.detach().to(device=p.device, dtype=p.dtype, copy=True)
 
     # -- the step ----------------------------------------------------------------------------------------
-    def _workspaces(self, params: list[Tensor]) -> list[Tensor]:
+    def _workspaces(self, params: list[Tensor], skip: list[bool] | None = None) -> list[Tensor | None]:
         """One reusable buffer per parameter for the noisy gradient (not part of the saved state)."""
-        out = []
-        for p in params:
+        out: list[Tensor | None] = []
+        for i, p in enumerate(params):
+            if skip is not None and skip[i]:
+                out.append(None)
+                continue
             w = self._workspace.get(p)
             if w is None or w.shape != p.shape or w.dtype != p.dtype or w.device != p.device:
                 w = self._workspace[p] = torch.empty_like(p, memory_format=torch.contiguous_format)
@@ -377,10 +380,10 @@ class HeavyTailedSGD(Optimizer):
                 raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
             params.append(p)
             grads.append(p.grad)
-            state = self.state[p]
             if group["momentum"] != 0:
-                momentum_buffer_list.append(state.get("momentum_buffer"))
+                momentum_buffer_list.append(self.state[p].get("momentum_buffer"))
             if multiplicative:
+                state = self.state[p]
                 ref = state.pop("reference_grad", None)
                 consumable.append(ref is not None)  # a supplied g_ref is used once: overwrite it
                 if ref is None:
@@ -390,8 +393,8 @@ class HeavyTailedSGD(Optimizer):
                     ref = ema
                     emas.append((ema, p.grad))
                 reference_grads.append(ref)
-            else:
-                state.pop("reference_grad", None)
+            elif p in self.state:
+                self.state[p].pop("reference_grad", None)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -406,6 +409,10 @@ class HeavyTailedSGD(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        bs = {g["truncation"] for g in self.param_groups if g["truncation"] is not None and g["clip"] == "global"}
+        if len(bs) > 1:  # checked before any state changes
+            raise ValueError("Invalid truncation: param groups with clip='global' must share one truncation, "
+                             f"got {sorted(bs)}")
 
         multipliers: dict[tuple, Tensor] = {}
         pending = []
@@ -431,7 +438,7 @@ class HeavyTailedSGD(Optimizer):
             noisy = noisy_gradients(grads, refs, noise=noise, alpha=group["alpha"], noise_scale=group["noise_scale"],
                                     noise_mode=mode, generator=self.generator_for, multiplier=multiplier,
                                     sampler=group["sampler"], consumable_references=consumable or None,
-                                    out=self._workspaces(params) if noise is not None else None)
+                                    out=self._workspaces(params, consumable or None) if noise is not None else None)
             if emas:
                 weight = 1.0 - group["reference_decay"]
                 if foreach:
@@ -451,14 +458,10 @@ class HeavyTailedSGD(Optimizer):
         coefficient = None
         pooled = [e for e in pending if e[0]["truncation"] is not None and e[0]["clip"] == "global"]
         if pooled:
-            bs = {e[0]["truncation"] for e in pooled}
-            if len(bs) > 1:
-                raise ValueError("Invalid truncation: param groups with clip='global' must share one truncation, "
-                                 f"got {sorted(bs)}")
             norms = [step_norm(d, g["lr"], fe) for g, _, d, fe in pooled]
             self.last_step_norm = norms[0] if len(norms) == 1 else torch.linalg.vector_norm(
                 torch.stack([n.to(norms[0].device) for n in norms]))
-            coefficient = global_clip_coefficient([self.last_step_norm], bs.pop())
+            coefficient = global_clip_coefficient([self.last_step_norm], pooled[0][0]["truncation"])
         for group, params, directions, foreach in pending:
             apply_fn = _multi_tensor_apply if foreach else _single_tensor_apply
             apply_fn(params, directions, lr=group["lr"], truncation=group["truncation"], clip=group["clip"],
