@@ -74,4 +74,13 @@ void run_interruptible(Work&& work) {
   if (error) std::rethrow_exception(error);
 }
 
+// Runs kernel(landscape, sampler, stop) compiled for the concrete (landscape kind, noise law) pair of a
+// landscape variant, with the GIL released and Ctrl-C watched (run_interruptible).
+template <class LandscapeVariant, class Kernel>
+void dispatch(const LandscapeVariant& landscape, const NoiseLaw& law, Kernel&& kernel) {
+  run_interruptible([&](const StopFlag& stop) {
+    std::visit([&](const auto& f) { with_sampler(law, [&](const auto& s) { kernel(f, s, stop); }); }, landscape);
+  });
+}
+
 }  // namespace htsgd::bindings

@@ -62,16 +62,11 @@ py::dict rare_exit(const py::dict& land_spec, const py::dict& noise_spec, const 
   p.side = side;
   p.crude = crude;
   const NoiseLaw law = noise_from_spec(noise_spec);
-  const Landscape1D land = landscape_1d_from_spec(land_spec);
   const Key key = make_key(seed);
   RareExitTally tally = tally_from(tally_in);
   double p_big = 1.0;
-  run_interruptible([&](const StopFlag& stop) {
-    std::visit([&](const auto& f) {
-      with_sampler(law, [&](const auto& s) {
-        p_big = rare_exit_run(f, s, law, p, key, first_sample, n_samples, tally, n_threads, stop);
-      });
-    }, land);
+  dispatch(landscape_1d_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
+    p_big = rare_exit_run(f, s, law, p, key, first_sample, n_samples, tally, n_threads, stop);
   });
   py::dict out = tally_to(tally);
   out["p_big"] = p_big;

@@ -10,6 +10,13 @@ namespace htsgd::bindings {
 
 namespace {
 
+// (n,) for 1-D landscapes (dim 0), (n, d) otherwise.
+std::vector<py::ssize_t> state_shape(std::size_t n, std::size_t dim) {
+  std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(n)};
+  if (dim > 0) shape.push_back(static_cast<py::ssize_t>(dim));
+  return shape;
+}
+
 Step1D step_1d_from_spec(const py::dict& s) {
   Step1D p;
   p.lr = s["lr"].cast<double>();
@@ -43,8 +50,7 @@ py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::di
   const NoiseLaw law = noise_from_spec(noise_spec);
   const Key key = make_key(seed);
 
-  std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(n)};
-  if (dim > 0) shape.push_back(static_cast<py::ssize_t>(d));
+  const std::vector<py::ssize_t> shape = state_shape(n, dim);
   py::array_t<double> final_pos(shape);
   py::array_t<std::int64_t> nonfinite_step(static_cast<py::ssize_t>(n));
   py::object trajectory = py::none(), occupancy = py::none();
@@ -68,23 +74,13 @@ py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::di
   const double* x = x0.data();
   if (dim == 0) {
     const Step1D p = step_1d_from_spec(step_spec);
-    const Landscape1D land = landscape_1d_from_spec(land_spec);
-    run_interruptible([&](const StopFlag& stop) {
-      std::visit([&](const auto& f) {
-        with_sampler(law, [&](const auto& s) {
-          run_1d(f, s, p, key, first_particle, x, n, n_steps, basin_edges, out, n_threads, stop);
-        });
-      }, land);
+    dispatch(landscape_1d_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
+      run_1d(f, s, p, key, first_particle, x, n, n_steps, basin_edges, out, n_threads, stop);
     });
   } else {
     const StepND p = step_nd_from_spec(step_spec, d);
-    const LandscapeND land = landscape_nd_from_spec(land_spec);
-    run_interruptible([&](const StopFlag& stop) {
-      std::visit([&](const auto& f) {
-        with_sampler(law, [&](const auto& s) {
-          run_nd(f, s, p, key, first_particle, x, n, n_steps, basin_edges, n_basins, out, n_threads, stop);
-        });
-      }, land);
+    dispatch(landscape_nd_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
+      run_nd(f, s, p, key, first_particle, x, n, n_steps, basin_edges, n_basins, out, n_threads, stop);
     });
   }
   py::dict result;
@@ -103,8 +99,7 @@ py::dict exit_times(const py::dict& land_spec, const py::dict& noise_spec, const
   const std::size_t d = dim == 0 ? 1 : dim;
   const NoiseLaw law = noise_from_spec(noise_spec);
   const Key key = make_key(seed);
-  std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(n)};
-  if (dim > 0) shape.push_back(static_cast<py::ssize_t>(d));
+  const std::vector<py::ssize_t> shape = state_shape(n, dim);
   py::array_t<std::int64_t> steps(static_cast<py::ssize_t>(n));
   py::array_t<double> position(shape);
   py::array_t<bool> exited(static_cast<py::ssize_t>(n)), nonfinite(static_cast<py::ssize_t>(n));
@@ -118,23 +113,13 @@ py::dict exit_times(const py::dict& land_spec, const py::dict& noise_spec, const
   const double* x = x0.data();
   if (dim == 0) {
     const Step1D p = step_1d_from_spec(step_spec);
-    const Landscape1D land = landscape_1d_from_spec(land_spec);
-    run_interruptible([&](const StopFlag& stop) {
-      std::visit([&](const auto& f) {
-        with_sampler(law, [&](const auto& s) {
-          exit_times_1d(f, s, p, key, first_particle, x, n, lo.at(0), hi.at(0), max_steps, out, n_threads, stop);
-        });
-      }, land);
+    dispatch(landscape_1d_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
+      exit_times_1d(f, s, p, key, first_particle, x, n, lo.at(0), hi.at(0), max_steps, out, n_threads, stop);
     });
   } else {
     const StepND p = step_nd_from_spec(step_spec, d);
-    const LandscapeND land = landscape_nd_from_spec(land_spec);
-    run_interruptible([&](const StopFlag& stop) {
-      std::visit([&](const auto& f) {
-        with_sampler(law, [&](const auto& s) {
-          exit_times_nd(f, s, p, key, first_particle, x, n, lo, hi, max_steps, out, n_threads, stop);
-        });
-      }, land);
+    dispatch(landscape_nd_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
+      exit_times_nd(f, s, p, key, first_particle, x, n, lo, hi, max_steps, out, n_threads, stop);
     });
   }
   py::dict result;
