@@ -179,6 +179,7 @@ void run_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std:
   const auto n_blocks = static_cast<std::int64_t>((n + kBlock - 1) / kBlock);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(n_threads))
   for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
+    if (stop_requested(stop)) continue;  // interrupted: the remaining chunks are skipped (results discarded)
     const std::size_t begin = static_cast<std::size_t>(blk) * kBlock;
     kernel(task, begin, std::min(kBlock, n - begin));
   }
