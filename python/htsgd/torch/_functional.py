@@ -95,6 +95,7 @@ def noisy_gradients(
     sampler: str = "auto",
     consumable_references: Sequence[bool] | None = None,
     out: Sequence[Tensor | None] | None = None,
+    foreach: bool = False,
 ) -> list[Tensor]:
     """The noisy gradients of one step (new tensors; ``grads`` themselves when ``noise`` is None).
 
@@ -121,17 +122,24 @@ def noisy_gradients(
     out : sequence of torch.Tensor, optional
         Contiguous workspaces shaped like ``grads`` to write the noisy gradients into (reused from step to
         step, they spare the allocation and page faults of fresh tensors; the bits are the same).
+    foreach : bool
+        Combine with ``torch._foreach_*`` ops (one call for many tensors; the same bits on CPU).
     """
     if noise is None or len(grads) == 0:
         return list(grads)
     if noise_mode == "additive":
         noisy = []
-        for i, g in enumerate(grads):
+        for i, g in enumerate(grads):  # sampled tensor by tensor, in order, on both paths
             z = out[i] if out is not None else None
             if z is None:
                 z = torch.empty_like(g, memory_format=torch.contiguous_format)
-            fill_noise_(z, noise, alpha, noise_scale, generator_for(generator, g.device), sampler)
-            noisy.append(z.add_(g))
+            noisy.append(fill_noise_(z, noise, alpha, noise_scale, generator_for(generator, g.device), sampler))
+        if foreach:
+            for (zs, gs), _ in _group_by_device_and_dtype(len(grads), noisy, grads).values():
+                torch._foreach_add_(zs, gs)
+        else:
+            for z, g in zip(noisy, grads, strict=True):
+                z.add_(g)
         return noisy
     if noise_mode != "multiplicative":
         raise ValueError(f"Invalid noise_mode: {noise_mode!r}; expected 'additive' or 'multiplicative'")
@@ -140,11 +148,22 @@ def noisy_gradients(
     if multiplier is None:
         multiplier = sample_scalar(noise, alpha, noise_scale, generator_for(generator, grads[0].device))
     cache: dict[tuple, Tensor] = {}
-    noisy = []
+    noisy: list[Tensor] = []
     consumable = consumable_references if consumable_references is not None else [False] * len(grads)
+    in_place = [i for i, (r, own) in enumerate(zip(reference_grads, consumable, strict=True)) if own and r is not None]
+    if foreach and in_place:  # the same lerp_ per tensor, one call per device and dtype
+        sub_r = [reference_grads[i] for i in in_place]
+        sub_g = [grads[i] for i in in_place]
+        for (rs, gs), _ in _group_by_device_and_dtype(len(sub_r), sub_r, sub_g).values():
+            z = multiplier.to(device=rs[0].device, dtype=rs[0].dtype)
+            torch._foreach_lerp_(rs, gs, [z] * len(rs))
+    done = set(in_place) if foreach else set()
     for i, (g, r, own) in enumerate(zip(grads, reference_grads, consumable, strict=True)):
         if r is None:
             noisy.append(g)
+            continue
+        if i in done:
+            noisy.append(r)  # type: ignore[arg-type]
             continue
         key = (g.device, g.dtype)
         if key not in cache:
@@ -343,7 +362,8 @@ def heavy_tailed_sgd(
     if len(params) == 0:
         return None
     noisy = noisy_gradients(grads, reference_grads, noise=noise, alpha=alpha, noise_scale=noise_scale,
-                            noise_mode=noise_mode, generator=generator, multiplier=multiplier, sampler=sampler)
+                            noise_mode=noise_mode, generator=generator, multiplier=multiplier, sampler=sampler,
+                            foreach=foreach)
     directions_fn = _multi_tensor_directions if foreach else _single_tensor_directions
     directions = directions_fn(params, noisy, momentum_buffer_list, weight_decay=weight_decay, momentum=momentum,
                                dampening=dampening, nesterov=nesterov, maximize=maximize)

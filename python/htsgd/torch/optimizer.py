@@ -438,7 +438,8 @@ class HeavyTailedSGD(Optimizer):
             noisy = noisy_gradients(grads, refs, noise=noise, alpha=group["alpha"], noise_scale=group["noise_scale"],
                                     noise_mode=mode, generator=self.generator_for, multiplier=multiplier,
                                     sampler=group["sampler"], consumable_references=consumable or None,
-                                    out=self._workspaces(params, consumable or None) if noise is not None else None)
+                                    out=self._workspaces(params, consumable or None) if noise is not None else None,
+                                    foreach=foreach)
             if emas:
                 weight = 1.0 - group["reference_decay"]
                 if foreach:
