@@ -146,3 +146,20 @@ def test_survival_curve_and_mean_with_censoring():
     assert s[-1] == pytest.approx(np.mean(et.steps > t[-1]))
     m = et.mean()
     assert m.value == pytest.approx(et.steps.sum() / np.count_nonzero(et.exited))
+
+
+def test_occupancy_switch_and_x0_untouched():
+    sgd = htsgd.HeavyTailedSGD(**W1)
+    x0 = np.linspace(0.5, 1.5, 100)
+    keep = x0.copy()
+    with_occ = sgd.run(x0, 50, rng=1)
+    without = sgd.run(x0, 50, rng=1, occupancy=False)
+    assert np.array_equal(x0, keep)  # the engine works in a copy
+    assert without.occupancy is None and with_occ.occupancy is not None
+    assert np.array_equal(with_occ.final, without.final)
+    with pytest.raises(TypeError, match="Invalid occupancy"):
+        sgd.run(x0, 5, occupancy="no")
+
+
+def test_active_isa_is_reported():
+    assert htsgd._core.active_isa() in ("baseline", "avx2", "avx512")

@@ -1,7 +1,10 @@
 // htsgd._core: registers one submodule-sized group of functions per concept; no logic here.
 #include <pybind11/pybind11.h>
 
+#include <string>
+
 #include "htsgd/parallel.hpp"
+#include "htsgd/simd.hpp"
 
 namespace py = pybind11;
 
@@ -16,6 +19,9 @@ void register_rare_event(py::module_& m);
 PYBIND11_MODULE(_core, m) {
   m.doc() = "htsgd C++ core: counter-based randomness, noise samplers, landscapes, dynamics, exit times";
   m.def("max_threads", &htsgd::max_threads, "Threads OpenMP would use by default (1 without OpenMP).");
+  m.def(
+      "active_isa", [] { return std::string(htsgd::isa_name(htsgd::active_isa())); },
+      "Instruction set the lane kernels dispatch to: 'baseline', 'avx2' or 'avx512' (HTSGD_ISA can lower it).");
 #ifdef _OPENMP
   m.attr("has_openmp") = true;
 #else

@@ -39,24 +39,26 @@ StepND step_nd_from_spec(const py::dict& s, std::size_t dim) {
   return p;
 }
 
+// `state` holds the initial positions and receives the final ones (in place: no second n-sized array).
 py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::dict& step_spec,
-             const CArray<double>& x0, std::int64_t n_steps, std::uint64_t seed, std::uint32_t first_particle,
+             py::array_t<double> state, std::int64_t n_steps, std::uint64_t seed, std::uint32_t first_particle,
              std::int64_t record_every, const CArray<double>& basin_edges_arr, std::size_t n_basins,
              int n_threads) {
+  if (!(state.flags() & py::array::c_style) || !state.writeable())
+    throw std::invalid_argument("state must be a writable C-contiguous float64 array");
   const auto dim = land_spec["dim"].cast<std::size_t>();
-  const auto n = static_cast<std::size_t>(x0.shape(0));
+  const auto n = static_cast<std::size_t>(state.shape(0));
   const std::size_t d = dim == 0 ? 1 : dim;
   const std::vector<double> basin_edges(basin_edges_arr.data(), basin_edges_arr.data() + basin_edges_arr.size());
   const NoiseLaw law = noise_from_spec(noise_spec);
   const Key key = make_key(seed);
 
   const std::vector<py::ssize_t> shape = state_shape(n, dim);
-  py::array_t<double> final_pos(shape);
-  py::array_t<std::int64_t> nonfinite_step(static_cast<py::ssize_t>(n));
+  NonfiniteLog nonfinite;
   py::object trajectory = py::none(), occupancy = py::none();
   RunOutputs out;
-  out.final = final_pos.mutable_data();
-  out.nonfinite_step = nonfinite_step.mutable_data();
+  out.final = state.mutable_data();
+  out.nonfinite = &nonfinite;
   if (record_every > 0 && n_steps / record_every > 0) {
     std::vector<py::ssize_t> tshape{static_cast<py::ssize_t>(n_steps / record_every)};
     tshape.insert(tshape.end(), shape.begin(), shape.end());
@@ -71,7 +73,7 @@ py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::di
     out.occupancy = o.mutable_data();
     occupancy = o;
   }
-  const double* x = x0.data();
+  const double* x = state.data();
   if (dim == 0) {
     const Step1D p = step_1d_from_spec(step_spec);
     dispatch(landscape_1d_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
@@ -83,11 +85,18 @@ py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::di
       run_nd(f, s, p, key, first_particle, x, n, n_steps, basin_edges, n_basins, out, n_threads, stop);
     });
   }
+  const auto bad = nonfinite.sorted();
+  py::array_t<std::int64_t> bad_index(static_cast<py::ssize_t>(bad.size())), bad_step(static_cast<py::ssize_t>(bad.size()));
+  for (std::size_t j = 0; j < bad.size(); ++j) {
+    bad_index.mutable_data()[j] = static_cast<std::int64_t>(bad[j].first);
+    bad_step.mutable_data()[j] = bad[j].second;
+  }
   py::dict result;
-  result["final"] = final_pos;
+  result["final"] = state;
   result["trajectory"] = trajectory;
   result["occupancy"] = occupancy;
-  result["nonfinite_step"] = nonfinite_step;
+  result["nonfinite_index"] = bad_index;
+  result["nonfinite_at"] = bad_step;
   return result;
 }
 
@@ -133,7 +142,7 @@ py::dict exit_times(const py::dict& land_spec, const py::dict& noise_spec, const
 }  // namespace
 
 void register_simulation(py::module_& m) {
-  m.def("run", &run, py::arg("landscape"), py::arg("noise"), py::arg("step"), py::arg("x0"), py::arg("n_steps"),
+  m.def("run", &run, py::arg("landscape"), py::arg("noise"), py::arg("step"), py::arg("state"), py::arg("n_steps"),
         py::arg("seed"), py::arg("first_particle"), py::arg("record_every"), py::arg("basin_edges"),
         py::arg("n_basins"), py::arg("n_threads"));
   m.def("exit_times", &exit_times, py::arg("landscape"), py::arg("noise"), py::arg("step"), py::arg("x0"),

@@ -111,7 +111,7 @@ class HeavyTailedSGD:
             pts = out.reshape(out.shape[0], -1)
             if np.any(pts < lo) or np.any(pts > hi):
                 raise ValueError(f"Invalid x0: expected points inside bounds {self.bounds}")
-        return np.ascontiguousarray(out, dtype=np.float64)
+        return out  # possibly a broadcast view: the callers copy it once, where they need to
 
     @staticmethod
     def _check_first_particle(first_particle: Any, n: int) -> int:
@@ -123,7 +123,7 @@ class HeavyTailedSGD:
     # ------------------------------------------------------------------ public API
     def run(self, x0: Any, n_steps: int, n_particles: int | None = None, rng: RNGLike = None,
             record_every: int | None = None, n_threads: int | None = None, *,
-            first_particle: int = 0) -> RunResult:
+            first_particle: int = 0, occupancy: bool = True) -> RunResult:
         """Simulate ``n_steps`` steps of every particle.
 
         Parameters
@@ -143,29 +143,35 @@ class HeavyTailedSGD:
         first_particle : int
             Id of the first particle: particle ``i`` of this call is particle ``first_particle + i`` of
             the stream, so ``run(x0[i], ..., first_particle=i)`` replays particle ``i`` alone.
+        occupancy : bool
+            Count the steps each particle spends in each basin (when the landscape has basins). Off, the
+            call's memory is that of the state alone.
 
         Returns
         -------
         RunResult
             ``final``, ``trajectory``, ``occupancy`` (steps per basin, when the landscape has basins),
-            ``nonfinite_step`` and the seed.
+            the non-finite particles and the seed.
         """
         n_particles = check_optional_int("n_particles", n_particles, minimum=1)
         n_steps = check_int("n_steps", n_steps, minimum=0, maximum=_MAX_STEPS)
         record_every = check_optional_int("record_every", record_every, minimum=1)
         threads = check_n_threads(n_threads)
+        if not isinstance(occupancy, (bool, np.bool_)):
+            raise TypeError(f"Invalid occupancy: expected a bool, got {type(occupancy).__name__}")
         x = self._initial_state(x0, n_particles)
         fp = self._check_first_particle(first_particle, x.shape[0])
         seed = resolve_seed(rng)
-        edges, n_basins, basins = self._occupancy_layout()
+        edges, n_basins, basins = self._occupancy_layout() if occupancy else (np.empty(0), 0, [])
         if record_every is not None and x.size * (n_steps // record_every) > 2**31:
             raise ValueError(f"Invalid record_every: {record_every}; the trajectory would hold "
                              f"{x.size * (n_steps // record_every):.3g} numbers (more than 2**31)")
-        raw = _core.run(self.landscape._spec(), self.noise._spec(), self._step_spec(), x, n_steps, seed.key, fp,
-                        record_every or 0, edges, n_basins, threads)
+        state = np.array(x, dtype=np.float64, order="C")  # the one copy: C++ turns it into the final state
+        raw = _core.run(self.landscape._spec(), self.noise._spec(), self._step_spec(), state, n_steps, seed.key,
+                        fp, record_every or 0, edges, n_basins, threads)
         return RunResult(final=raw["final"], trajectory=raw["trajectory"], record_every=record_every,
-                         occupancy=raw["occupancy"], basins=basins, nonfinite_step=raw["nonfinite_step"],
-                         n_steps=n_steps, first_particle=fp, seed_entropy=seed.entropy,
+                         occupancy=raw["occupancy"], basins=basins, nonfinite_index=raw["nonfinite_index"],
+                         nonfinite_at=raw["nonfinite_at"], n_steps=n_steps, first_particle=fp, seed_entropy=seed.entropy,
                          seed_spawn_key=seed.spawn_key)
 
     def _occupancy_layout(self) -> tuple[np.ndarray, int, list]:
@@ -211,7 +217,8 @@ class HeavyTailedSGD:
             raise ValueError(f"Invalid x0: expected points strictly inside domain {domain!r}")
         fp = self._check_first_particle(first_particle, x.shape[0])
         seed = resolve_seed(rng)
-        raw = _core.exit_times(self.landscape._spec(), self.noise._spec(), self._step_spec(), x, lo, hi,
+        raw = _core.exit_times(self.landscape._spec(), self.noise._spec(), self._step_spec(),
+                               np.ascontiguousarray(x), lo, hi,
                                max_steps, seed.key, fp, threads)
         dom = (float(lo[0]), float(hi[0])) if self._d == 1 and isinstance(self.landscape, Landscape1D) else (lo, hi)
         return ExitTimes(steps=raw["steps"], position=raw["position"], exited=raw["exited"],

@@ -42,8 +42,9 @@ class RunResult:
     basins : list
         The basins that the occupancy columns refer to (1-D: :class:`htsgd.theory.Basin`; d-D separable:
         the minima, coordinate 0 fastest).
-    nonfinite_step : ndarray, int64
-        0 for particles that stayed finite, else the first step at which the position was not finite.
+    nonfinite_index, nonfinite_at : ndarray, int64
+        The particles whose position became NaN or infinite, and the first step at which it did (sorted by
+        particle). ``nonfinite_step`` and ``nonfinite`` give the same as n-sized arrays.
     seed_entropy, seed_spawn_key
         Repeat the run with ``rng=numpy.random.SeedSequence(seed_entropy, spawn_key=seed_spawn_key)``.
     """
@@ -53,23 +54,33 @@ class RunResult:
     record_every: int | None
     occupancy: np.ndarray | None
     basins: list = field(repr=False)
-    nonfinite_step: np.ndarray = field(repr=False)
+    nonfinite_index: np.ndarray = field(repr=False)
+    nonfinite_at: np.ndarray = field(repr=False)
     n_steps: int = 0
     first_particle: int = 0
     seed_entropy: Any = None
     seed_spawn_key: tuple = ()
 
     def __post_init__(self) -> None:
-        _warn_nonfinite(self.n_nonfinite, len(self.nonfinite_step), "their occupancy stops at that step")
+        _warn_nonfinite(self.n_nonfinite, len(self.final), "their occupancy stops at that step")
+
+    @property
+    def nonfinite_step(self) -> np.ndarray:
+        """Per particle: 0 if it stayed finite, else the first step at which its position was not finite."""
+        out = np.zeros(len(self.final), dtype=np.int64)
+        out[self.nonfinite_index] = self.nonfinite_at
+        return out
 
     @property
     def nonfinite(self) -> np.ndarray:
         """Mask of the particles whose position became NaN or infinite."""
-        return self.nonfinite_step > 0
+        out = np.zeros(len(self.final), dtype=bool)
+        out[self.nonfinite_index] = True
+        return out
 
     @property
     def n_nonfinite(self) -> int:
-        return int(np.count_nonzero(self.nonfinite_step))
+        return len(self.nonfinite_index)
 
     def occupancy_fraction(self) -> np.ndarray:
         """Fraction of all (finite) particle-steps spent in each basin."""

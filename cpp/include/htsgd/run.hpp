@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "htsgd/dynamics.hpp"
@@ -21,12 +23,33 @@
 
 namespace htsgd {
 
+// Particles whose position became non-finite, with the first such step. Rare, so a locked list rather
+// than an n-sized array: the memory of a run stays that of its state.
+class NonfiniteLog {
+ public:
+  void add(std::size_t particle, std::int64_t step) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    entries_.emplace_back(particle, step);
+  }
+  // Sorted by particle, so the result does not depend on thread scheduling.
+  std::vector<std::pair<std::size_t, std::int64_t>> sorted() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto out = entries_;
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::pair<std::size_t, std::int64_t>> entries_;
+};
+
 struct RunOutputs {
-  double* final = nullptr;                 // (n, d)
-  double* trajectory = nullptr;            // (n_steps / record_every, n, d) or nullptr
+  double* final = nullptr;            // (n, d); may alias x0 (each particle is read before it is written)
+  double* trajectory = nullptr;       // (n_steps / record_every, n, d) or nullptr
   std::int64_t record_every = 0;
-  std::int64_t* occupancy = nullptr;       // (n, n_basins) or nullptr
-  std::int64_t* nonfinite_step = nullptr;  // (n): 0 = finite throughout, else first non-finite step
+  std::int64_t* occupancy = nullptr;  // (n, n_basins) or nullptr
+  NonfiniteLog* nonfinite = nullptr;  // particles that became non-finite
 };
 
 // Basin index of a coordinate: the number of interior basin boundaries (sorted) below it.
@@ -126,7 +149,7 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   }
   for (std::size_t l = 0; l < count; ++l) {
     out.final[begin + l] = x[l];
-    out.nonfinite_step[begin + l] = bad[l] == kNever ? 0 : bad[l];
+    if (bad[l] != kNever) out.nonfinite->add(begin + l, bad[l]);
     if (lane_occupancy) {
       std::int64_t* row = out.occupancy + (begin + l) * n_basins;
       for (std::size_t b = 0; b < n_basins; ++b)  // finite steps in [edges[b-1], edges[b])
@@ -220,7 +243,7 @@ void run_nd(const L& landscape, const S& sampler, const StepND& p, Key key, std:
         if ((k & kStopCheckMask) == 0 && stop_requested(stop)) break;
       }
       std::copy(x.begin(), x.end(), out.final + i * d);
-      out.nonfinite_step[i] = bad;
+      if (bad != 0) out.nonfinite->add(i, bad);
     }
   }
 }
