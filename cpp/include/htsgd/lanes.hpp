@@ -66,6 +66,47 @@ HTSGD_INLINE typename Vec<N>::u mul_lo32(typename Vec<N>::u a, typename Vec<N>::
   return (a & 0xFFFFFFFFull) * m;
 }
 
+// Philox4x32-10 of the counters {slot << 12 (attempt 0), step bits 0-31, step bits 32-55 | stream << 24,
+// particle} (streams.hpp's addressing) for N lanes at once: the block BlockSource(key, stream[l],
+// particle[l], step[l], slot).next() of every lane. Words are held in 64-bit lanes so that the 32x32->64
+// products are lane products; only the low 32 bits of each returned word are meaningful (the multiplies
+// read only those, and the high halves left by the products are for the caller to drop). `stream` holds
+// Stream values per lane (a splat when all lanes read the same stream).
+template <int N>
+struct PhiloxLanes {
+  typename Vec<N>::u w0, w1, w2, w3;
+};
+
+template <int N>
+HTSGD_INLINE PhiloxLanes<N> philox_lanes(Key key, typename Vec<N>::u stream, typename Vec<N>::u particle,
+                                         typename Vec<N>::u step, std::uint32_t slot = 0) {
+  using vu = typename Vec<N>::u;
+  constexpr std::uint64_t kLo32 = 0xFFFFFFFFull;
+  vu c0 = splat_u<N>(static_cast<std::uint64_t>(slot) << 12), c1 = step & kLo32;
+  vu c2 = (step >> 32) | (stream << 24), c3 = particle;
+  std::uint64_t k0 = key[0], k1 = key[1];
+  const vu m0 = splat_u<N>(detail::kPhiloxM0), m1 = splat_u<N>(detail::kPhiloxM1);
+  for (int r = 0; r < 10; ++r) {
+    const vu p0 = mul_lo32<N>(c0, m0);
+    const vu p1 = mul_lo32<N>(c2, m1);
+    c0 = (p1 >> 32) ^ c1 ^ k0;
+    c1 = p1;
+    c2 = (p0 >> 32) ^ c3 ^ k1;
+    c3 = p0;
+    k0 = (k0 + detail::kPhiloxW0) & kLo32;
+    k1 = (k1 + detail::kPhiloxW1) & kLo32;
+  }
+  return {c0, c1, c2, c3};
+}
+
+// u01_open(hi, lo) of two Philox words in lanes (low 32 bits meaningful): (2^52 + bits) - (2^52 - 1/2) =
+// bits + 1/2 exactly, times 2^-52.
+template <int N>
+HTSGD_INLINE typename Vec<N>::d u01_open_lanes(typename Vec<N>::u hi, typename Vec<N>::u lo) {
+  const typename Vec<N>::u bits = ((hi << 32) | (lo & 0xFFFFFFFFull)) >> 12;
+  return (as_d<N>(bits | 0x4330000000000000ull) - (0x1.0p52 - 0.5)) * 0x1.0p-52;
+}
+
 // Pareto: Philox in lanes, then the vectorised transform; identical bits to ParetoSampler::operator().
 template <int W, int N>
 HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::uint64_t* particle,
@@ -73,36 +114,18 @@ HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::
   static_assert(W % N == 0, "lanes come in whole vectors");
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
-  constexpr std::uint64_t kLo32 = 0xFFFFFFFFull;
-  const std::uint64_t stream_bits = static_cast<std::uint64_t>(Stream::Dynamics) << 24;
+  const vu stream = splat_u<N>(static_cast<std::uint64_t>(Stream::Dynamics));
   // -log(U)/alpha <= 36.8/alpha: below 709 (no clamping needed in expm1) unless alpha is tiny.
   const bool small_t = sampler.neg_inv_alpha > -16.0;
   for (int v = 0; v < W; v += N) {
-    // Philox words in 64-bit lanes (values < 2^32), so the 32x32->64 products are lane products.
-    vu st, c3;
+    vu st, pt;
     std::memcpy(&st, step + v, sizeof st);
-    std::memcpy(&c3, particle + v, sizeof c3);
-    vu c0 = splat_u<N>(0), c1 = st & kLo32, c2 = (st >> 32) | stream_bits;
-    std::uint64_t k0 = key[0], k1 = key[1];
-    // Only the low 32 bits of each word are meaningful: the multiplies read only those, and the high
-    // halves left by p0, p1 are dropped when the words are used at the end.
-    const vu m0 = splat_u<N>(detail::kPhiloxM0), m1 = splat_u<N>(detail::kPhiloxM1);
-    for (int r = 0; r < 10; ++r) {
-      const vu p0 = mul_lo32<N>(c0, m0);
-      const vu p1 = mul_lo32<N>(c2, m1);
-      c0 = (p1 >> 32) ^ c1 ^ k0;
-      c1 = p1;
-      c2 = (p0 >> 32) ^ c3 ^ k1;
-      c3 = p0;
-      k0 = (k0 + detail::kPhiloxW0) & kLo32;
-      k1 = (k1 + detail::kPhiloxW1) & kLo32;
-    }
-    const vu bits = ((c0 << 32) | (c1 & kLo32)) >> 12;
-    // (2^52 + bits) - (2^52 - 1/2) = bits + 1/2 exactly: == u01_open(c0, c1)
-    const vd u = (as_d<N>(bits | 0x4330000000000000ull) - (0x1.0p52 - 0.5)) * 0x1.0p-52;
+    std::memcpy(&pt, particle + v, sizeof pt);
+    const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, st);
+    const vd u = u01_open_lanes<N>(b.w0, b.w1);  // == u01_open(word 0, word 1)
     const vd t = sampler.neg_inv_alpha * log_kernel_v<N>(u);
     const vd m = sampler.scale * (small_t ? expm1_kernel_v<N, false>(t) : expm1_kernel_v<N, true>(t));
-    const vd zv = as_d<N>(as_u<N>(m) ^ (c2 << 63));  // == sign_from(word 2) * m
+    const vd zv = as_d<N>(as_u<N>(m) ^ (b.w2 << 63));  // == sign_from(word 2) * m
     std::memcpy(z + v, &zv, sizeof zv);
   }
 }
