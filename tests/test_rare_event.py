@@ -6,6 +6,9 @@ Comparisons are z-tests with both standard errors, |z| <= 3 as the issue asks (f
 deterministic; the bands are what the CLT gives, with at least ~50 exits behind every crude estimate).
 """
 import math
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -15,6 +18,7 @@ from scipy import stats
 import htsgd
 from htsgd import _core
 from htsgd import landscapes as L
+from htsgd._rng import resolve_seed
 from htsgd.rare_event import MeanExitTime
 
 DW = L.DoubleWell()
@@ -77,6 +81,60 @@ def test_crude_agrees_with_exit_times():
     p = crude.value
     assert crude.stderr == pytest.approx(math.sqrt(p * (1 - p) / (n - 1)), rel=1e-9)
     assert crude.max_weight == 1.0 and math.isnan(crude.branch_exit_rate) and crude.p_big == 1.0
+
+
+def _samples(s, T, seed, n, crude=True, n_threads=2, **kw):
+    """Per-sample outputs of the rare-event kernel (flags, end step, position), as exit_probability runs it."""
+    args = dict(l_star=1, gamma=0.0, weight=1.0, side=0)
+    args.update(kw)
+    return _core.rare_exit_samples(s.landscape._spec(), s.noise._spec(), s._step_spec(), 1.0, DOMAIN[0], DOMAIN[1],
+                                   T, args["l_star"], args["gamma"], args["weight"], args["side"], crude,
+                                   resolve_seed(seed).key, 0, n, n_threads)
+
+
+@pytest.mark.parametrize("noise", [htsgd.Pareto(1.5, 0.5), htsgd.Pareto(1.5, 0.1), htsgd.Stable(1.5, 0.3)])
+def test_crude_samples_are_exit_times_particles_bit_for_bit(noise):
+    # Crude sample i runs the plain dynamics on the Dynamics stream at (i, k, slot 0) with the engine's
+    # kernels (Pareto: SIMD lanes; other laws: scalar path), i.e. it is particle i of exit_times: same exit
+    # indicator, same exit step (horizon if censored), same position to the last bit.
+    s = htsgd.HeavyTailedSGD(DW, 0.1, noise, truncation=0.6)
+    T, n = horizon(0.1), 20_000
+    r = _samples(s, T, 23, n)
+    et = s.exit_times(1.0, DOMAIN, n, max_steps=T, rng=23)
+    exited = (r["flags"] & 1).astype(bool)
+    assert exited.any() and not (r["flags"] & 6).any()
+    np.testing.assert_array_equal(exited, et.exited)
+    np.testing.assert_array_equal(r["steps"], et.steps)
+    position = np.ascontiguousarray(et.position).reshape(-1)
+    np.testing.assert_array_equal(r["position"].view(np.uint64), position.view(np.uint64))
+    # and the tally of exit_probability is made of these samples
+    crude = s.exit_probability(1.0, DOMAIN, T, method="crude", n_samples=n, rng=23)
+    assert crude.n_exits == np.count_nonzero(exited)
+
+
+_RARE_ISA_SCRIPT = """
+import hashlib, math, htsgd
+from htsgd import _core, landscapes as L
+from htsgd._rng import resolve_seed
+s = htsgd.HeavyTailedSGD(L.DoubleWell(), 0.1, htsgd.Pareto(1.5, 0.1), truncation=0.6)
+h = hashlib.sha256()
+for crude, side in ((False, -1), (False, 0), (True, 0)):
+    r = _core.rare_exit_samples(s.landscape._spec(), s.noise._spec(), s._step_spec(), 1.0, 0.0, math.inf, 50, 2, 0.3,
+                                0.1, side, crude, resolve_seed(7).key, 0, 3000, 2)
+    for k in ("y", "flags", "steps", "position"):
+        h.update(r[k].tobytes())
+print(_core.active_isa(), h.hexdigest())
+"""
+
+
+def test_rare_event_lanes_same_bits_for_every_instruction_set():
+    outs = set()
+    for isa in ("baseline", "avx2", "avx512"):
+        env = dict(os.environ, HTSGD_ISA=isa)
+        res = subprocess.run([sys.executable, "-c", _RARE_ISA_SCRIPT], env=env, capture_output=True, text=True,
+                             check=True)
+        outs.add(res.stdout.split()[1])
+    assert len(outs) == 1
 
 
 def test_relative_error_stays_bounded_as_lr_shrinks():

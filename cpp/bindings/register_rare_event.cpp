@@ -41,12 +41,8 @@ py::dict tally_to(const RareExitTally& t) {
   return d;
 }
 
-py::dict rare_exit(const py::dict& land_spec, const py::dict& noise_spec, const py::dict& step_spec, double x0,
-                   double domain_lo, double domain_hi, std::int64_t horizon, int l_star, double gamma, double weight,
-                   int side, bool crude, std::uint64_t seed, std::uint64_t first_sample, std::uint64_t n_samples,
-                   const py::dict& tally_in, int n_threads) {
-  if (first_sample + n_samples > (std::uint64_t{1} << 32))
-    throw std::invalid_argument("sample ids must be < 2**32");
+RareExitParams params_from(const py::dict& step_spec, double x0, double domain_lo, double domain_hi,
+                           std::int64_t horizon, int l_star, double gamma, double weight, int side, bool crude) {
   RareExitParams p;
   p.step.lr = step_spec["lr"].cast<double>();
   p.step.truncation = step_spec["truncation"].cast<double>();
@@ -61,6 +57,16 @@ py::dict rare_exit(const py::dict& land_spec, const py::dict& noise_spec, const 
   p.weight = crude ? 1.0 : weight;
   p.side = side;
   p.crude = crude;
+  return p;
+}
+
+py::dict rare_exit(const py::dict& land_spec, const py::dict& noise_spec, const py::dict& step_spec, double x0,
+                   double domain_lo, double domain_hi, std::int64_t horizon, int l_star, double gamma, double weight,
+                   int side, bool crude, std::uint64_t seed, std::uint64_t first_sample, std::uint64_t n_samples,
+                   const py::dict& tally_in, int n_threads) {
+  if (first_sample + n_samples > (std::uint64_t{1} << 32))
+    throw std::invalid_argument("sample ids must be < 2**32");
+  const RareExitParams p = params_from(step_spec, x0, domain_lo, domain_hi, horizon, l_star, gamma, weight, side, crude);
   const NoiseLaw law = noise_from_spec(noise_spec);
   const Key key = make_key(seed);
   RareExitTally tally = tally_from(tally_in);
@@ -73,6 +79,34 @@ py::dict rare_exit(const py::dict& land_spec, const py::dict& noise_spec, const 
   return out;
 }
 
+// The same samples one by one (for tests): weight, flags (1 exited, 2 conditioned branch, 4 non-finite),
+// the step each ended at (exit step, else horizon) and the position there.
+py::dict rare_exit_samples(const py::dict& land_spec, const py::dict& noise_spec, const py::dict& step_spec,
+                           double x0, double domain_lo, double domain_hi, std::int64_t horizon, int l_star,
+                           double gamma, double weight, int side, bool crude, std::uint64_t seed,
+                           std::uint64_t first_sample, std::uint64_t n_samples, int n_threads) {
+  if (first_sample + n_samples > (std::uint64_t{1} << 32))
+    throw std::invalid_argument("sample ids must be < 2**32");
+  const RareExitParams p = params_from(step_spec, x0, domain_lo, domain_hi, horizon, l_star, gamma, weight, side, crude);
+  const NoiseLaw law = noise_from_spec(noise_spec);
+  const Key key = make_key(seed);
+  const auto n = static_cast<py::ssize_t>(n_samples);
+  py::array_t<double> y(n), position(n);
+  py::array_t<std::uint8_t> flags(n);
+  py::array_t<std::int64_t> steps(n);
+  const RareExitRecord record{y.mutable_data(), flags.mutable_data(), steps.mutable_data(), position.mutable_data()};
+  RareExitTally tally;
+  dispatch(landscape_1d_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
+    rare_exit_run(f, s, law, p, key, first_sample, n_samples, tally, n_threads, stop, &record);
+  });
+  py::dict out;
+  out["y"] = y;
+  out["flags"] = flags;
+  out["steps"] = steps;
+  out["position"] = position;
+  return out;
+}
+
 }  // namespace
 
 void register_rare_event(py::module_& m) {
@@ -82,6 +116,12 @@ void register_rare_event(py::module_& m) {
         py::arg("n_samples"), py::arg("tally"), py::arg("n_threads"),
         "Exit probability within `horizon`: samples first_sample.. of the stopped-path estimator, added to "
         "`tally` (a dict returned by a previous call, or {}) in sample order.");
+  m.def("rare_exit_samples", &rare_exit_samples, py::arg("landscape"), py::arg("noise"), py::arg("step"),
+        py::arg("x0"), py::arg("domain_lo"), py::arg("domain_hi"), py::arg("horizon"), py::arg("l_star"),
+        py::arg("gamma"), py::arg("weight"), py::arg("side"), py::arg("crude"), py::arg("seed"),
+        py::arg("first_sample"), py::arg("n_samples"), py::arg("n_threads"),
+        "Samples first_sample.. of rare_exit one by one (for tests): dict of arrays y, flags (1 exited, 2 "
+        "conditioned branch, 4 non-finite), steps (exit step, else horizon) and position.");
   m.def(
       "binomial_tail_table",
       [](double pe, int l_star, std::int64_t horizon) {

@@ -23,11 +23,11 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
-#include <type_traits>
 #include <vector>
 
 #include "htsgd/dynamics.hpp"
 #include "htsgd/landscapes.hpp"
+#include "htsgd/lanes.hpp"
 #include "htsgd/noise.hpp"
 #include "htsgd/parallel.hpp"
 #include "htsgd/philox.hpp"
@@ -234,7 +234,7 @@ template <class L, class S>
 inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditioned* cond, const BinomialTail* tail,
                                const ConditionedCount* count, double p_big, const RareExitParams& p, Key key,
                                std::uint32_t i, std::vector<std::int64_t>& pos, std::uint8_t& flags,
-                               const StopFlag& stop) {
+                               std::int64_t& end_step, double& end_x, const StopFlag& stop) {
   const double lr = p.step.lr, b = p.step.truncation, plo = p.step.lo, phi = p.step.hi;
   const std::int64_t T = p.horizon;
   const bool conditioned = start_sample(p, count, key, i, pos);
@@ -242,7 +242,8 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
   std::int64_t c = 0, tau = 0;
   std::size_t next = 0;
   const double s = static_cast<double>(p.side);
-  for (std::int64_t k = 1; k <= T; ++k) {
+  std::int64_t k = 1;
+  for (; k <= T; ++k) {
     double z;
     if (conditioned) {
       const Counter blk = BlockSource(key, Stream::Importance, i, static_cast<std::uint64_t>((k + 1) / 2), 0).next();
@@ -266,81 +267,24 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
     }
     if ((k & detail::kRareStopCheckMask) == 0 && stop_requested(stop)) break;
   }
+  end_step = std::min(k, T);
+  end_x = x;
   return finish_sample(p, tail, p_big, conditioned, tau, c, x, flags);
 }
 
-#if defined(__GNUC__)
+#if HTSGD_VECTOR_EXT
 #define HTSGD_RARE_LANES 1
 // GCC notes that vector arguments change the ABI across ISAs: irrelevant for always-inlined helpers, and the
 // note is emitted at the end of the translation unit, so it is silenced for the rest of it.
 #pragma GCC diagnostic ignored "-Wpsabi"
 namespace rare_lanes {
 
-// Own GCC vectors of N doubles (N = the native width of the ISA the kernel is compiled for: 2 SSE2,
-// 4 AVX2, 8 AVX-512), and vector copies of the branch-free log (fdlibm) and expm1 (Horner, degree 13) that
-// vecmath.hpp had when this was written. Every lane does the same IEEE operations in the same order (the
-// core is built with -ffp-contract=off), so results do not depend on lane, thread or ISA. Kept here so that
-// this kernel does not follow the engine's SIMD internals; the scalar fallback (compilers without vector
-// extensions, crude MC with other laws) uses vecmath.hpp's scalar kernels and may differ in the last bit.
-template <int N>
-struct V {
-  typedef double d __attribute__((vector_size(8 * N)));
-  typedef std::uint64_t u __attribute__((vector_size(8 * N)));
-};
-
-// fdlibm's log and the expm1 reduction constants (as vecmath.hpp's scalar kernels)
-constexpr double kLg1 = 6.666666666666735130e-01, kLg2 = 3.999999999940941908e-01,
-                 kLg3 = 2.857142874366239149e-01, kLg4 = 2.222219843214978396e-01,
-                 kLg5 = 1.818357216161805012e-01, kLg6 = 1.531383769920937332e-01,
-                 kLg7 = 1.479819860511658591e-01;
-constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
-constexpr double kInvLn2 = 1.44269504088896338700e+00;
-constexpr std::uint64_t kSqrtHalfBits = 0x3FE6A09E667F3BCDull;
-
-template <class D, class U>
-HTSGD_INLINE D vlog(D x) {
-  const U ix = reinterpret_cast<U>(x);
-  const U biased = ix + (0x3FF0000000000000ull - kSqrtHalfBits);
-  const U ek = biased >> 52;
-  const D z = reinterpret_cast<D>(ix - ((ek - 1023u) << 52));
-  const D dk = reinterpret_cast<D>(ek | 0x4330000000000000ull) - (0x1.0p52 + 1023.0);
-  const D f = z - 1.0;
-  const D hfsq = 0.5 * f * f;
-  const D s = f / (2.0 + f);
-  const D s2 = s * s, s4 = s2 * s2;
-  const D t1 = s4 * (kLg2 + s4 * (kLg4 + s4 * kLg6));
-  const D t2 = s2 * (kLg1 + s4 * (kLg3 + s4 * (kLg5 + s4 * kLg7)));
-  const D r = t2 + t1;
-  return dk * kLn2Hi - ((hfsq - (s * (hfsq + r) + dk * kLn2Lo)) - f);
-}
-
-// expm1 for arguments in [-40, 710] (here t = -log(q)/alpha with q in (0, 1], so t >= 0 and below ~745/alpha;
-// the clamps of the scalar kernel are no-ops on these arguments and are applied the same way).
-template <class D, class U>
-HTSGD_INLINE D vexpm1(D t) {
-  t = t < -40.0 ? D{} - 40.0 : t;
-  t = t > 710.0 ? D{} + 710.0 : t;
-  const D shifted = t * kInvLn2 + 0x1.8p52;
-  const D kd = shifted - 0x1.8p52;
-  const U km1 = reinterpret_cast<U>(shifted) - 0x4338000000000000ull - 1u;
-  const D r = (t - kd * kLn2Hi) - kd * kLn2Lo;
-  D q = D{} + 1.0 / 6227020800.0;
-  q = q * r + 1.0 / 479001600.0;
-  q = q * r + 1.0 / 39916800.0;
-  q = q * r + 1.0 / 3628800.0;
-  q = q * r + 1.0 / 362880.0;
-  q = q * r + 1.0 / 40320.0;
-  q = q * r + 1.0 / 5040.0;
-  q = q * r + 1.0 / 720.0;
-  q = q * r + 1.0 / 120.0;
-  q = q * r + 1.0 / 24.0;
-  q = q * r + 1.0 / 6.0;
-  q = q * r + 0.5;
-  const D pp = r + (r * r) * q;
-  const D half_scale = reinterpret_cast<D>((km1 + 1023u) << 52);
-  return 2.0 * (half_scale * pp + (half_scale - 0.5));
-}
-
+// The lanes use the engine's SIMD pieces: Vec<N> and log_kernel_v / expm1_kernel_v (vecmath.hpp),
+// philox_lanes / u01_open_lanes, grad_lanes and update_lanes (lanes.hpp), N = the native width of the ISA
+// the kernel is compiled for (2 SSE2, 4 AVX2, 8 AVX-512). Every lane does the IEEE operations of the scalar
+// path (rare_exit_sample, ParetoConditioned, ParetoSampler) in the same order (the core is built with
+// -ffp-contract=off), so results do not depend on lane, thread or ISA, and the plain branch draws exactly
+// the noise of exit_times' lanes.
 constexpr int kLanes = 16;  // samples advanced together by one thread
 
 // Everything a thread's lanes need to run the samples of one chunk (Pareto noise).
@@ -357,6 +301,8 @@ struct RareTask {
   std::int64_t n;
   double* y;
   std::uint8_t* flags;
+  std::int64_t* end_step;
+  double* end_x;
   std::atomic<std::int64_t>& next;
   const StopFlag& stop;
 };
@@ -365,14 +311,16 @@ struct RareTask {
 // computes the operations of rare_exit_sample for its sample (Pareto noise).
 template <int N, class L>
 HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
-  using D = typename V<N>::d;
-  using U = typename V<N>::u;
+  using D = typename Vec<N>::d;
+  using U = typename Vec<N>::u;
   constexpr int W = kLanes;
   static_assert(W % N == 0, "lanes come in whole vectors");
   const RareExitParams& p = t.p;
   const ParetoConditioned& cd = t.cond;
-  double x[W], z[W], sg[W], v[W];
-  std::uint64_t k[W], c1[W], c2[W], c3[W], hiword[W], cnt[W], is_cond[W], is_big[W];
+  alignas(64) double x[W], z[W], g[W];
+  // per lane: step k; the Philox step, stream and particle of this step's block; words 2-3 (1) or 0-1 (0)
+  alignas(64) std::uint64_t k[W], st[W], stream[W], particle[W], hiword[W], is_cond[W], is_big[W];
+  std::uint64_t cnt[W];
   std::int64_t index[W];
   std::size_t nextpos[W];
   bool active[W];
@@ -385,7 +333,7 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
     if (!active[l]) return;
     index[l] = j;
     const auto id = static_cast<std::uint32_t>(t.first + static_cast<std::uint64_t>(j));
-    c3[l] = id;
+    particle[l] = id;
     is_cond[l] = start_sample(p, t.count, t.key, id, pos[l]);
     x[l] = p.x0;
     k[l] = 0;
@@ -396,24 +344,20 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
   for (int l = 0; l < W; ++l) {
     x[l] = p.x0;
     k[l] = 0;
-    c3[l] = 0;
+    particle[l] = 0;
     is_cond[l] = 0;
     take(l);
   }
-  constexpr std::uint64_t kLo32 = 0xFFFFFFFFull;
-  const std::uint64_t imp_bits = static_cast<std::uint64_t>(Stream::Importance) << 24;
-  const std::uint64_t dyn_bits = static_cast<std::uint64_t>(Stream::Dynamics) << 24;
-  const double s = static_cast<double>(p.side), lr = p.step.lr, gamma = p.gamma, b = p.step.truncation;
-  const double plo = p.step.lo, phi = p.step.hi, abs_b = std::fabs(b);
-  std::uint64_t b_bits;
-  std::memcpy(&b_bits, &abs_b, sizeof b_bits);
+  const auto imp = static_cast<std::uint64_t>(Stream::Importance), dyn = static_cast<std::uint64_t>(Stream::Dynamics);
+  const double s = static_cast<double>(p.side), lr = p.step.lr, gamma = p.gamma;
+  const double side1 = p.side != 0 ? s : 1.0, pg = cd.pg;
   std::uint64_t iter = 0;
   while (n_active > 0) {
     for (int l = 0; l < W; ++l) {
       ++k[l];
-      const std::uint64_t st = is_cond[l] ? (k[l] + 1) / 2 : k[l];
-      c1[l] = st & kLo32;
-      c2[l] = (st >> 32) | (is_cond[l] ? imp_bits : dyn_bits);
+      // conditioned branch: steps 2j-1 and 2j share the Importance block (i, j, 0); plain: Dynamics (i, k, 0)
+      st[l] = is_cond[l] ? (k[l] + 1) / 2 : k[l];
+      stream[l] = is_cond[l] ? imp : dyn;
       hiword[l] = is_cond[l] && !(k[l] & 1);  // even steps of the conditioned branch: words 2-3
       is_big[l] = 0;
       if (is_cond[l] && nextpos[l] < pos[l].size() && static_cast<std::uint64_t>(pos[l][nextpos[l]]) == k[l]) {
@@ -422,99 +366,50 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
         is_big[l] = 1;
       }
     }
-    // Philox4x32-10 of (0, c1, c2, c3) in 64-bit lanes, then u01_open of words 0-1 or 2-3
+    // One Philox block per lane; the uniform v from words 0-1 or 2-3, then (q, sign) as
+    // ParetoConditioned::big_q / small_q (conditioned) or ParetoSampler (plain: q = v, sign from word 2),
+    // then sign * (scale * expm1(-log(q) / alpha)) with the engine's kernels.
     for (int o = 0; o < W; o += N) {
-      U w0 = U{}, w1, w2, w3, hw;
-      std::memcpy(&w1, c1 + o, sizeof w1);
-      std::memcpy(&w2, c2 + o, sizeof w2);
-      std::memcpy(&w3, c3 + o, sizeof w3);
+      U stv, smv, pv, hw, ic, ib;
+      std::memcpy(&stv, st + o, sizeof stv);
+      std::memcpy(&smv, stream + o, sizeof smv);
+      std::memcpy(&pv, particle + o, sizeof pv);
       std::memcpy(&hw, hiword + o, sizeof hw);
-      std::uint64_t k0 = t.key[0], k1 = t.key[1];
-      for (int r = 0; r < 10; ++r) {
-        const U p0 = w0 * static_cast<std::uint64_t>(detail::kPhiloxM0);
-        const U p1 = w2 * static_cast<std::uint64_t>(detail::kPhiloxM1);
-        w0 = (p1 >> 32) ^ w1 ^ k0;
-        w1 = p1 & kLo32;
-        w2 = (p0 >> 32) ^ w3 ^ k1;
-        w3 = p0 & kLo32;
-        k0 = (k0 + detail::kPhiloxW0) & kLo32;
-        k1 = (k1 + detail::kPhiloxW1) & kLo32;
-      }
-      const U lo_bits = ((w0 << 32) | w1) >> 12, hi_bits = ((w2 << 32) | w3) >> 12;
-      const U bits = (lo_bits & (hw - 1u)) | (hi_bits & (U{} - hw));
-      const D u = (reinterpret_cast<D>(bits | 0x4330000000000000ull) - 0x1.0p52 + 0.5) * 0x1.0p-52;
-      std::memcpy(v + o, &u, sizeof u);
-      const D sign_plain = reinterpret_cast<D>(((w2 & 1u) << 63) | 0x3FF0000000000000ull);  // ParetoSampler's sign
-      std::memcpy(sg + o, &sign_plain, sizeof sign_plain);
-    }
-    // (q, sign) of every lane, as ParetoConditioned::big_q / small_q (same operations), then the transform
-    const double side1 = p.side != 0 ? s : 1.0, pg = cd.pg;
-    for (int o = 0; o < W; o += N) {
-      D vv, sp;
-      U ic, ib;
-      std::memcpy(&vv, v + o, sizeof vv);
-      std::memcpy(&sp, sg + o, sizeof sp);
       std::memcpy(&ic, is_cond + o, sizeof ic);
       std::memcpy(&ib, is_big + o, sizeof ib);
+      const lanes::PhiloxLanes<N> blk = lanes::philox_lanes<N>(t.key, smv, pv, stv);
+      const U vhi = hw != 0u ? blk.w2 : blk.w0, vlo = hw != 0u ? blk.w3 : blk.w1;
+      const D vv = lanes::u01_open_lanes<N>(vhi, vlo);
+      const D sp = as_d<N>(((blk.w2 & 1u) << 63) | 0x3FF0000000000000ull);  // sign_from(word 2)
       D qb, sb;
       if (p.side != 0) {
         qb = pg * vv;
-        sb = D{} + s;
+        sb = splat<N>(s);
       } else {
-        const auto low = vv < 0.5;
-        qb = pg * (low ? 2.0 * vv : 2.0 * (1.0 - vv));
-        sb = low ? D{} - 1.0 : D{} + 1.0;
+        qb = pg * (vv < 0.5 ? 2.0 * vv : 2.0 * (1.0 - vv));
+        sb = vv < 0.5 ? splat<N>(-1.0) : splat<N>(1.0);
       }
       const D uu = p.side != 0 ? vv * (1.0 - 0.5 * pg) : 0.5 * pg + vv * (1.0 - pg);
-      const auto low = uu < 0.5;
-      const D qs = low ? 2.0 * uu : 2.0 * (1.0 - uu);
-      const D ss = side1 * (low ? D{} - 1.0 : D{} + 1.0);
-      const auto cond_m = ic != 0u, big_m = ib != 0u;
-      const D qv = cond_m ? (big_m ? qb : qs) : vv;
-      const D sv = cond_m ? (big_m ? sb : ss) : sp;
-      const D zv = sv * (cd.scale * vexpm1<D, U>(cd.neg_inv_alpha * vlog<D, U>(qv)));
+      const D qs = uu < 0.5 ? 2.0 * uu : 2.0 * (1.0 - uu);
+      const D ss = side1 * (uu < 0.5 ? splat<N>(-1.0) : splat<N>(1.0));
+      const D qv = ic != 0u ? (ib != 0u ? qb : qs) : vv;
+      const D sv = ic != 0u ? (ib != 0u ? sb : ss) : sp;
+      const D zv = sv * (cd.scale * expm1_kernel_v<N>(cd.neg_inv_alpha * log_kernel_v<N>(qv)));
       std::memcpy(z + o, &zv, sizeof zv);
     }
     if (!p.crude)
       for (int l = 0; l < W; ++l)
         if (!is_cond[l]) cnt[l] += (p.side != 0 ? s * (lr * z[l]) : std::fabs(lr * z[l])) > gamma;
-    // gradient and truncated, projected update (truncate, project: the same selects, NaN passes through)
-    double g[W];
-    if constexpr (std::is_same_v<L, CriticalPoints>) {
-      for (int o = 0; o < W; o += N) {
-        D xv, acc = D{} + t.f.scale;
-        std::memcpy(&xv, x + o, sizeof xv);
-        for (const double c : t.f.points) acc *= (xv - c);
-        std::memcpy(g + o, &acc, sizeof acc);
-      }
-    } else if constexpr (std::is_same_v<L, Polynomial>) {
-      for (int o = 0; o < W; o += N) {
-        D xv, acc = D{};
-        std::memcpy(&xv, x + o, sizeof xv);
-        for (std::size_t j = t.f.grad_coef.size(); j-- > 0;) acc = acc * xv + t.f.grad_coef[j];
-        std::memcpy(g + o, &acc, sizeof acc);
-      }
-    } else {
-      for (int l = 0; l < W; ++l) g[l] = t.f.grad(x[l]);
-    }
-    for (int o = 0; o < W; o += N) {
-      D xv, zv, gv;
-      std::memcpy(&xv, x + o, sizeof xv);
-      std::memcpy(&zv, z + o, sizeof zv);
-      std::memcpy(&gv, g + o, sizeof gv);
-      const D w = lr * (zv - gv);
-      const U wb = reinterpret_cast<U>(w);
-      const D aw = reinterpret_cast<D>(wb & ~0x8000000000000000ull);
-      const D clipped = reinterpret_cast<D>((wb & 0x8000000000000000ull) | b_bits);
-      const D y = xv + (aw > b ? clipped : w);
-      xv = y < plo ? D{} + plo : (y > phi ? D{} + phi : y);
-      std::memcpy(x + o, &xv, sizeof xv);
-    }
+    // gradient and truncated, projected update: exit_times' lane helpers (the operations of step_1d)
+    lanes::grad_lanes<W, N>(t.f, x, g);
+    lanes::update_lanes<W, N>(p.step, z, g, x);
     for (int l = 0; l < W; ++l) {
       if (!active[l]) continue;
       const bool outside = !(x[l] > p.domain_lo && x[l] < p.domain_hi);
       if (!outside && k[l] < T) continue;
       const auto j = static_cast<std::size_t>(index[l]);
+      t.end_step[j] = static_cast<std::int64_t>(k[l]);
+      t.end_x[j] = x[l];
       t.y[j] = finish_sample(p, t.tail, t.p_big, is_cond[l] != 0, outside ? static_cast<std::int64_t>(k[l]) : 0,
                              static_cast<std::int64_t>(cnt[l]), x[l], t.flags[j]);
       --n_active;
@@ -552,11 +447,21 @@ auto kernel_for(Isa isa) -> void (*)(const RareTask<L>&) {
 #define HTSGD_RARE_LANES 0
 #endif
 
+// Per-sample outputs (for tests), arrays of n: weight Y, flags, the step the sample ended at (its exit step,
+// else T) and its position there, so that crude sample i can be compared with particle i of exit_times.
+struct RareExitRecord {
+  double* y;
+  std::uint8_t* flags;
+  std::int64_t* steps;
+  double* position;
+};
+
 // Samples first .. first + n - 1 (ids < 2^32), accumulated into `tally` in index order; returns P(B) (1 for
 // crude Monte Carlo). Importance sampling needs Pareto noise; crude Monte Carlo takes any law.
 template <class L, class S>
 double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const RareExitParams& p, Key key,
-                   std::uint64_t first, std::uint64_t n, RareExitTally& tally, int n_threads, const StopFlag& stop) {
+                     std::uint64_t first, std::uint64_t n, RareExitTally& tally, int n_threads, const StopFlag& stop,
+                     const RareExitRecord* record = nullptr) {
   std::unique_ptr<ParetoConditioned> cond;
   std::unique_ptr<BinomialTail> tail;
   std::unique_ptr<ConditionedCount> count;
@@ -574,6 +479,16 @@ double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const Ra
   constexpr std::uint64_t kChunk = std::uint64_t{1} << 16;
   std::vector<double> y(static_cast<std::size_t>(std::min(n, kChunk)));
   std::vector<std::uint8_t> fl(y.size());
+  std::vector<std::int64_t> end_step(y.size());
+  std::vector<double> end_x(y.size());
+  auto add_chunk = [&](std::uint64_t start, std::int64_t m) {
+    for (std::int64_t j = 0; j < m; ++j) tally.add(y[static_cast<std::size_t>(j)], fl[static_cast<std::size_t>(j)]);
+    if (!record) return;
+    std::copy(y.begin(), y.begin() + m, record->y + start);
+    std::copy(fl.begin(), fl.begin() + m, record->flags + start);
+    std::copy(end_step.begin(), end_step.begin() + m, record->steps + start);
+    std::copy(end_x.begin(), end_x.begin() + m, record->position + start);
+  };
   std::unique_ptr<ParetoConditioned> plain;  // crude Monte Carlo with Pareto noise: the lanes' plain law
   if (!cond && law.kind == NoiseKind::Pareto) plain = std::make_unique<ParetoConditioned>(law, 1.0, 0);
   const ParetoConditioned* lane_law = cond ? cond.get() : plain.get();
@@ -584,13 +499,13 @@ double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const Ra
     if (lane_law) {
       std::atomic<std::int64_t> next{0};
       const rare_lanes::RareTask<L> task{f, *lane_law, tail.get(), count.get(), p_big, p, key, first + start, m,
-                                         y.data(), fl.data(), next, stop};
+                                         y.data(), fl.data(), end_step.data(), end_x.data(), next, stop};
       const auto kernel = rare_lanes::kernel_for<L>(active_isa());
       const int threads = static_cast<int>(std::min<std::int64_t>(resolve_threads(n_threads),
                                                                   (m + rare_lanes::kLanes - 1) / rare_lanes::kLanes));
 #pragma omp parallel num_threads(threads)
       kernel(task);
-      for (std::int64_t j = 0; j < m; ++j) tally.add(y[static_cast<std::size_t>(j)], fl[static_cast<std::size_t>(j)]);
+      add_chunk(start, m);
       continue;
     }
 #endif
@@ -601,11 +516,12 @@ double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const Ra
 #pragma omp for schedule(dynamic, 8)
       for (std::int64_t j = 0; j < m; ++j) {
         const auto id = static_cast<std::uint32_t>(first + start + static_cast<std::uint64_t>(j));
-        y[static_cast<std::size_t>(j)] = rare_exit_sample(f, sampler, cond.get(), tail.get(), count.get(), p_big, p,
-                                                          key, id, pos, fl[static_cast<std::size_t>(j)], stop);
+        const auto u = static_cast<std::size_t>(j);
+        y[u] = rare_exit_sample(f, sampler, cond.get(), tail.get(), count.get(), p_big, p, key, id, pos, fl[u],
+                                end_step[u], end_x[u], stop);
       }
     }
-    for (std::int64_t j = 0; j < m; ++j) tally.add(y[static_cast<std::size_t>(j)], fl[static_cast<std::size_t>(j)]);
+    add_chunk(start, m);
   }
   return p_big;
 }
