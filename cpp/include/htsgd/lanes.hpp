@@ -37,13 +37,13 @@ constexpr std::size_t kLaneBasins = 8;  // occupancy counted in lane registers u
 
 // Particle ids are held as 64-bit lanes (values < 2^32) so that they load straight into vectors.
 // ---------------------------------------------------------------------------------------------- noise
-// z[l] = the step noise of (particle[l], step[l]): Dynamics stream, slot 0. Any sampler: one BlockSource
-// per lane (rejection samplers, libm-based laws).
+// z[l] = the noise of (particle[l], step[l]) in `stream` (the step noise: Dynamics), slot 0. Any sampler:
+// one BlockSource per lane (rejection samplers, libm-based laws).
 template <int W, int N, class S>
 HTSGD_INLINE void noise_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* step,
-                              double* z) {
+                              double* z, Stream stream = Stream::Dynamics) {
   for (int l = 0; l < W; ++l) {
-    BlockSource src(key, Stream::Dynamics, static_cast<std::uint32_t>(particle[l]), step[l], 0);
+    BlockSource src(key, stream, static_cast<std::uint32_t>(particle[l]), step[l], 0);
     z[l] = sampler(src);
   }
 }
@@ -110,11 +110,11 @@ HTSGD_INLINE typename Vec<N>::d u01_open_lanes(typename Vec<N>::u hi, typename V
 // Pareto: Philox in lanes, then the vectorised transform; identical bits to ParetoSampler::operator().
 template <int W, int N>
 HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::uint64_t* particle,
-                              const std::uint64_t* step, double* z) {
+                              const std::uint64_t* step, double* z, Stream stream_id = Stream::Dynamics) {
   static_assert(W % N == 0, "lanes come in whole vectors");
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
-  const vu stream = splat_u<N>(static_cast<std::uint64_t>(Stream::Dynamics));
+  const vu stream = splat_u<N>(static_cast<std::uint64_t>(stream_id));
   // -log(U)/alpha <= 36.8/alpha: below 709 (no clamping needed in expm1) unless alpha is tiny.
   const bool small_t = sampler.neg_inv_alpha > -16.0;
   for (int v = 0; v < W; v += N) {

@@ -4,8 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <algorithm>
+#include <type_traits>
+
+#include "htsgd/lanes.hpp"
 #include "htsgd/noise.hpp"
 #include "htsgd/parallel.hpp"
+#include "htsgd/simd.hpp"
 
 namespace htsgd {
 
@@ -18,15 +23,64 @@ inline Key derive_key(std::uint64_t seed, std::uint64_t counter) {
   return {h[0], h[1]};
 }
 
+namespace lanes {
+
+// Variates begin, ..., begin + count - 1 of the Sampling stream (particle 0, step = index) into out[0..count),
+// kLanes at a time through noise_lanes: the Pareto transform runs in SIMD lanes, other laws per lane.
+template <int N, class S, class T>
+HTSGD_INLINE void fill_chunk(const S& sampler, Key key, std::uint64_t begin, std::size_t count, T* out) {
+  constexpr int W = kLanes;
+  alignas(64) std::uint64_t particle[W] = {}, step[W];
+  alignas(64) double z[W];
+  for (std::size_t g = 0; g < count; g += W) {
+    for (int l = 0; l < W; ++l) step[l] = begin + g + static_cast<std::uint64_t>(l);
+    noise_lanes<W, N>(sampler, key, particle, step, z, Stream::Sampling);
+    const std::size_t m = std::min<std::size_t>(W, count - g);
+    for (std::size_t l = 0; l < m; ++l) out[g + l] = static_cast<T>(z[l]);
+  }
+}
+
+template <class S, class T>
+void fill_chunk_baseline(const S& s, Key k, std::uint64_t b, std::size_t c, T* o) { fill_chunk<2>(s, k, b, c, o); }
+template <class S, class T>
+HTSGD_TARGET_AVX2 void fill_chunk_avx2(const S& s, Key k, std::uint64_t b, std::size_t c, T* o) {
+  fill_chunk<4>(s, k, b, c, o);
+}
+template <class S, class T>
+HTSGD_TARGET_AVX512 void fill_chunk_avx512(const S& s, Key k, std::uint64_t b, std::size_t c, T* o) {
+  fill_chunk<8>(s, k, b, c, o);
+}
+
+template <class S, class T>
+using FillChunkFn = void (*)(const S&, Key, std::uint64_t, std::size_t, T*);
+
+template <class S, class T>
+FillChunkFn<S, T> fill_chunk_for(Isa isa) {
+#if HTSGD_X86_DISPATCH
+  if (isa == Isa::Avx512) return &fill_chunk_avx512<S, T>;
+  if (isa == Isa::Avx2) return &fill_chunk_avx2<S, T>;
+#endif
+  (void)isa;
+  return &fill_chunk_baseline<S, T>;
+}
+
+}  // namespace lanes
+
+constexpr std::size_t kFillChunk = 4096;
+
+// out[i] = variate i of (seed, counter), i < n; bit-identical for any thread count and ISA.
 template <class T>
 void fill_noise(const NoiseLaw& law, std::uint64_t seed, std::uint64_t counter, T* out, std::size_t n,
                 int n_threads) {
   const Key key = derive_key(seed, counter);
   with_sampler(law, [&](const auto& sampler) {
-#pragma omp parallel for schedule(static) num_threads(resolve_threads(n_threads))
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(n); ++i) {
-      BlockSource src(key, Stream::Sampling, 0, static_cast<std::uint64_t>(i), 0);
-      out[i] = static_cast<T>(sampler(src));
+    const auto kernel = lanes::fill_chunk_for<std::decay_t<decltype(sampler)>, T>(active_isa());
+    const auto n_chunks = static_cast<std::int64_t>((n + kFillChunk - 1) / kFillChunk);
+    // Threads only pay off for large outputs (a torch parameter tensor can be tiny).
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(n_threads)) if (n_chunks > 8)
+    for (std::int64_t c = 0; c < n_chunks; ++c) {
+      const std::size_t begin = static_cast<std::size_t>(c) * kFillChunk;
+      kernel(sampler, key, begin, std::min(kFillChunk, n - begin), out + begin);
     }
   });
 }
