@@ -1,7 +1,8 @@
 """Command line: ``htsgd demo`` and ``htsgd reproduce <experiment>``.
 
 Each reproduction lives in ``htsgd.reproduce.<module>`` and exposes ``add_arguments(parser)`` and
-``main(args) -> int``; modules are imported only when their command runs.
+``main(args) -> int``. The parser imports every available module to register its options, so modules keep
+heavy imports (torch, matplotlib) inside their functions.
 """
 from __future__ import annotations
 
@@ -61,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except (ValueError, TypeError) as exc:
+        if not str(exc).startswith("Invalid "):  # a bug, not a rejected option: keep the traceback
+            raise
+        print(f"htsgd: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ import numpy as np
 from . import theory
 from .dynamics import HeavyTailedSGD
 from .landscapes import DoubleWell
+from ._validation import check_int
 from .noise import Pareto
+from .reproduce._common import _int_at_least
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,12 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=float, default=0.2, help="noise scale (default 0.2)")
     parser.add_argument("--truncation", type=float, default=1.5, help="b (default 1.5: l* = 1)")
     parser.add_argument("--particles", type=int, default=2000, help="exits per learning rate (default 2000)")
-    parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument("--seed", type=_int_at_least(0), default=2022)
     parser.add_argument("--lrs", type=float, nargs="+", default=[0.1, 0.05, 0.02, 0.01])
 
 
 def main(args: argparse.Namespace) -> int:
     landscape, noise = DoubleWell(), Pareto(args.alpha, args.scale)
+    check_int("particles", args.particles, minimum=1)
+    sgds = [HeavyTailedSGD(landscape, lr, noise, truncation=args.truncation) for lr in args.lrs]  # validate first
     basin = landscape.basins(domain=(0.0, math.inf))[0]
     l_star = theory.jumps_needed(basin.width, args.truncation)
     print(f"double well, basin (0, inf) of x = 1 (r = {basin.width:g}), {noise}, b = {args.truncation:g}, "
@@ -37,8 +41,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"{'lr':>8} {'mean exit (steps)':>22} {'theory 1/(q lambda_b)':>22} {'ratio':>7} {'censored':>9} "
           f"{'P(exit left)':>12} {'seconds':>8}")
     means = []
-    for i, lr in enumerate(args.lrs):
-        sgd = HeavyTailedSGD(landscape, lr, noise, truncation=args.truncation)
+    for i, (lr, sgd) in enumerate(zip(args.lrs, sgds)):
         predicted = theory.predicted_mean_exit_time(basin, noise, lr, args.truncation, grad=landscape.grad)
         t0 = time.perf_counter()
         et = sgd.exit_times(1.0, (0.0, math.inf), args.particles, max_steps=int(50 * predicted) + 1000,

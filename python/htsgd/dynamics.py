@@ -313,9 +313,10 @@ class HeavyTailedSGD:
 
         ``method="direct"`` simulates ``n_samples`` exits (:meth:`exit_times`, censoring-aware mean).
         ``method="importance"`` uses the two-horizon slope estimator
-        ``E tau = (T2 - T1) / (p(T2) - p(T1))``, both probabilities by :meth:`exit_probability` with
-        independent seeds; its standard error is the delta method's. It holds while ``p(T2) << 1`` and ``T1``
-        is past the relaxation to the quasi-stationary law (a warning when ``p(T2) > 0.2``); the naive
+        ``E tau = (T2 - T1) / (log(1 - p(T1)) - log(1 - p(T2)))``, both probabilities by
+        :meth:`exit_probability` with independent seeds; its standard error is the delta method's. It holds
+        when ``T1`` is past the relaxation to the quasi-stationary law, where ``1 - p(T)`` decays exponentially
+        (a warning when ``p(T2) > 0.2``: direct simulation is affordable there); the naive
         ``E[tau ^ T] / p(T)`` restarted at the minimum would be biased high by 15-30%.
         ``method="auto"`` runs a pilot of 2000 importance samples at ``T1`` and simulates directly when the
         projected cost ``n_samples * T1 / p(T1)`` is at most 2e8 steps (always for non-Pareto noise).

@@ -164,7 +164,7 @@ class MeanExitTime:
     value, stderr : float
     method : {"direct", "importance"}
         Direct simulation of exits, or the two-horizon slope estimator
-        ``(T2 - T1) / (p(T2) - p(T1))`` with both probabilities by importance sampling.
+        ``(T2 - T1) / (log(1 - p(T1)) - log(1 - p(T2)))`` with both probabilities by importance sampling.
     n_samples : int
         Exits simulated (direct) or samples of both horizons together (importance).
     seconds : float
@@ -419,14 +419,19 @@ def _check_horizons(horizons: Any, lr: float) -> tuple[int, int]:
 
 
 def _slope(r1: _Run, r2: _Run) -> tuple[float, float, float]:
-    """(E tau, its standard error, its relative error) from p(T1) and p(T2)."""
+    """(E tau, its standard error, its relative error) from p(T1) and p(T2).
+
+    After the relaxation to the quasi-stationary law, ``1 - p(T) = C exp(-T / E tau)``, so
+    ``E tau = (T2 - T1) / (log(1 - p1) - log(1 - p2))``: exact under that model (the linear form
+    ``(T2 - T1) / (p2 - p1)`` is biased high by about ``p2 / 2``). Standard error by the delta method.
+    """
     (m1, sd1), (m2, sd2) = r1.mean_sd(), r2.mean_sd()
-    dp = m2 - m1
-    se_dp = math.sqrt(sd1 ** 2 / r1.n + sd2 ** 2 / r2.n)
-    if not dp > 0:
+    if not (m2 > m1 and m2 < 1.0):
         return math.inf, math.nan, math.inf
-    value = (r2.s.horizon - r1.s.horizon) / dp
-    return value, value * se_dp / dp, se_dp / dp
+    d = math.log1p(-m1) - math.log1p(-m2)
+    se_d = math.sqrt((sd1 / (1.0 - m1)) ** 2 / r1.n + (sd2 / (1.0 - m2)) ** 2 / r2.n)
+    value = (r2.s.horizon - r1.s.horizon) / d
+    return value, value * se_d / d, se_d / d
 
 
 def _slope_runs(r1: _Run, r2: _Run, n_samples: int | None, target: float | None) -> None:
@@ -448,8 +453,9 @@ def _slope_runs(r1: _Run, r2: _Run, n_samples: int | None, target: float | None)
         total = min(cap, max(r1.n + r2.n + 2, math.ceil(growth * (r1.n + r2.n))))
         a1, a2 = s1 / math.sqrt(r1.s.horizon), s2 / math.sqrt(r2.s.horizon)
         frac = a1 / (a1 + a2) if a1 + a2 > 0 else 0.5
-        r1.extend(max(0, math.ceil(total * frac) - r1.n))
-        r2.extend(max(0, total - math.ceil(total * frac) - r2.n))
+        n1 = max(r1.n, math.ceil(total * frac))
+        r1.extend(n1 - r1.n)
+        r2.extend(max(0, total - n1 - r2.n))
     if _slope(r1, r2)[2] > target:
         warnings.warn(f"target_rel_error={target:g} not reached with n_samples={r1.n + r2.n}", RuntimeWarning,
                       stacklevel=4)
@@ -495,8 +501,8 @@ def mean_exit_time(sgd: HeavyTailedSGD, x0: Any, domain: Any, method: str = "aut
     value, se, _ = _slope(r1, r2)
     p1, p2 = r1.result(), r2.result()
     if p2.value > 0.2:
-        warnings.warn(f"P(tau <= T2) = {p2.value:.3g} is not small: the slope estimator assumes T2 << E tau; "
-                      "use method='direct'", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"P(tau <= T2) = {p2.value:.3g} is not small: direct simulation is affordable and needs "
+                      "no model of the exit law; use method='direct'", RuntimeWarning, stacklevel=3)
     if not math.isfinite(value):
         warnings.warn("p(T2) <= p(T1) in the estimates: no slope; take more samples", RuntimeWarning, stacklevel=3)
     return MeanExitTime(value, se, "importance", r1.n + r2.n, time.perf_counter() - t0, horizons=(T1, T2),

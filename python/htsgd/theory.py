@@ -649,15 +649,18 @@ def markov_chain_generator(basins, alpha, truncation=None, *, grad=None, p_plus=
     mu = np.zeros((n, n))
     for i, x in enumerate(basins):
         others = [k for k in range(n) if k != i]
-        l_i = l_large if ls[i] == l_large else int(ls[i])
-        mu[i, others] = _landing(x, l_i, b, alpha, grad, p_minus, p_plus,
+        mu[i, others] = _landing(x, int(ls[i]), b, alpha, grad, p_minus, p_plus,
                                  [(basins[k].lo, basins[k].hi) for k in others])
     theta = np.zeros((n, n))
     theta[wide, wide] = 1.0
     if narrow.size:
         tot = mu[narrow].sum(axis=1, keepdims=True)
         P = np.divide(mu[narrow], tot, out=np.zeros_like(mu[narrow]), where=tot > 0)
-        theta[np.ix_(narrow, wide)] = np.linalg.solve(np.eye(narrow.size) - P[:, narrow], P[:, wide])
+        try:
+            theta[np.ix_(narrow, wide)] = np.linalg.solve(np.eye(narrow.size) - P[:, narrow], P[:, wide])
+        except np.linalg.LinAlgError:
+            raise ValueError("Invalid basins: some narrow basins form a closed class (no path to a wide basin); "
+                             "the Markov-chain limit needs every narrow basin to lead to a wide one") from None
     Q = mu[wide] @ theta[:, wide]
     np.fill_diagonal(Q, 0.0)
     np.fill_diagonal(Q, -Q.sum(axis=1))

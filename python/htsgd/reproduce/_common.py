@@ -65,14 +65,27 @@ def default_noise() -> Pareto:
 
 
 # ------------------------------------------------------------------------------------------- options
+def _int_at_least(minimum: int):
+    """argparse type: an integer >= minimum, with a message naming the domain."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+    return parse
+
+
 def add_common_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """Options every reproduction takes: ``--quick``, ``--out``, ``--seed``, ``--threads``, ``--no-progress``."""
     parser.add_argument("--quick", action="store_true",
                         help="small grid and few particles (under a minute; the CI smoke test)")
     parser.add_argument("--out", type=Path, default=Path("htsgd-out") / command,
                         help=f"output directory (default htsgd-out/{command})")
-    parser.add_argument("--seed", type=int, default=2022, help="root seed (default 2022)")
-    parser.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    parser.add_argument("--seed", type=_int_at_least(0), default=2022, help="root seed (default 2022)")
+    parser.add_argument("--threads", type=_int_at_least(1), default=None, help="OpenMP threads (default: all cores)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -64,14 +64,15 @@ def simulate(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
             b = None if math.isinf(p["truncation"]) else p["truncation"]
             sgd = HeavyTailedSGD(land, p["lr"], noise, truncation=b, bounds=C.default_bounds())
             max_steps = int(CENSOR * p["predicted"]) + 1000
-            steps, pos, exited, timer = [], [], [], C.Timer()
+            steps, pos, exited, nonfinite, timer = [], [], [], [], C.Timer()
             for first, count in C.chunks(p["n"], CHUNK):
                 et = sgd.exit_times(basin.minimum, (basin.lo, basin.hi), count, max_steps, rng=C.seed_for(args, i),
                                     n_threads=args.threads, first_particle=first)
                 steps.append(et.steps), pos.append(et.position), exited.append(et.exited)
+                nonfinite.append(et.nonfinite)
                 bar.update(count * p["predicted"])
             et = type(et)(steps=np.concatenate(steps), position=np.concatenate(pos), exited=np.concatenate(exited),
-                          nonfinite=np.zeros(p["n"], bool), domain=et.domain, max_steps=max_steps, lr=p["lr"],
+                          nonfinite=np.concatenate(nonfinite), domain=et.domain, max_steps=max_steps, lr=p["lr"],
                           seed_entropy=et.seed_entropy, seed_spawn_key=et.seed_spawn_key)
             m = et.mean()
             _, right = et.side_fractions()
