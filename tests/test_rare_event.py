@@ -372,3 +372,10 @@ def test_reproduce_rare_exits_quick(tmp_path, capsys, monkeypatch):
     assert len(rows) == 4
     compared = [r for r in rows if r["crude_exits"] > 0]
     assert len(compared) >= 2 and all(abs(r["z"]) <= 3 for r in compared)
+
+
+def test_unreachable_horizon_is_rejected():
+    # from x0 = 1, with b = 0.6, leaving (0, inf) takes at least 2 steps: p = 0 exactly for horizon 1
+    sgd = htsgd.HeavyTailedSGD(htsgd.landscapes.DoubleWell(), 0.1, htsgd.Pareto(1.5, 0.1), truncation=0.6)
+    with pytest.raises(ValueError, match="Invalid horizon: 1; steps are at most b"):
+        sgd.exit_probability(1.0, (0.0, math.inf), 1, method="crude", target_rel_error=0.1)

@@ -267,8 +267,9 @@ class HeavyTailedSGD:
             neither is given.
         target_rel_error : float, optional
             Sample in batches until ``stderr / value <= target_rel_error`` (``0 < . < 1``); a
-            ``RuntimeWarning`` if ``n_samples`` runs out first. The sample ids continue across batches, so
-            the result equals the one-shot estimate with the same total.
+            ``RuntimeWarning`` if ``n_samples`` (default: a budget of 1e11 particle-steps, i.e.
+            ``1e11 // horizon`` samples) runs out first. The sample ids continue across batches, so the
+            result equals the one-shot estimate with the same total.
         gamma : float, optional
             Big-jump threshold, ``0 < gamma < b``. Default ``min(b/2, r - (l* - 1) b)`` (``r``: distance to
             the nearer end counted by ``side``).

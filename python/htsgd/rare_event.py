@@ -58,6 +58,7 @@ _MAX_SAMPLES = 2**32  # sample ids index the 32-bit particle word of the Philox 
 _MAX_STEPS = 2**56 - 1
 _MAX_TABLE = 2**25  # entries of the binomial tail table, (l* + 1) * (horizon + 1): 256 MiB
 _DEFAULT_SAMPLES = 10_000
+_STEP_BUDGET = 10**11  # particle-steps a target_rel_error run may spend when n_samples is not given
 _FIRST_BATCH = 1_000
 _DEFAULT_WEIGHT = 0.1
 _SHARE_WARNING = 0.05
@@ -283,6 +284,10 @@ def _setup(sgd: HeavyTailedSGD, x0: Any, domain: Any, horizon: Any, method: Any,
         for name, v in (("gamma", gamma), ("weight", weight)):
             if v is not None:
                 raise ValueError(f"Invalid {name}: {v!r}; method='crude' takes no {name}")
+        needed = math.ceil(min(x - lo, hi - x) / sgd._b) if math.isfinite(sgd._b) else 1
+        if T < needed:  # every step moves at most b: p = 0 exactly, and no sample count would show an exit
+            raise ValueError(f"Invalid horizon: {T}; steps are at most b = {sgd._b:g} long, so leaving the "
+                             f"domain from x0 takes at least {needed} steps")
         return _Setup(sgd, x, lo, hi, T, method, l_star, side, None, None, threads)
     if not isinstance(sgd.noise, Pareto):
         raise NotImplementedError(
@@ -374,11 +379,16 @@ def _next_total(n: int, rel_error: float, target: float, cap: int) -> int:
     return min(cap, max(n + max(n // 20, 100), min(want, 4 * n)))
 
 
+def _default_cap(horizon: int) -> int:
+    """Samples a target_rel_error run may take when n_samples is not given: _STEP_BUDGET particle-steps."""
+    return min(_MAX_SAMPLES, max(_FIRST_BATCH, _STEP_BUDGET // horizon))
+
+
 def _run_to_target(run: _Run, n_samples: int | None, target: float | None) -> bool | None:
     if target is None:
         run.extend(_DEFAULT_SAMPLES if n_samples is None else n_samples)
         return None
-    cap = _MAX_SAMPLES if n_samples is None else n_samples
+    cap = _default_cap(run.s.horizon) if n_samples is None else n_samples
     run.extend(min(cap, _FIRST_BATCH))
     while run.rel_error() > target and run.n < cap:
         run.extend(_next_total(run.n, run.rel_error(), target, cap) - run.n)
@@ -440,7 +450,7 @@ def _slope_runs(r1: _Run, r2: _Run, n_samples: int | None, target: float | None)
         r1.extend(each)
         r2.extend(each)
         return
-    cap = _MAX_SAMPLES if n_samples is None else n_samples
+    cap = _default_cap(r2.s.horizon) if n_samples is None else n_samples
     r1.extend(min(_FIRST_BATCH, cap // 2))
     r2.extend(min(_FIRST_BATCH, cap // 2))
     while True:
