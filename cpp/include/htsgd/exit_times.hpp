@@ -146,12 +146,8 @@ using ExitLanesFn = void (*)(const ExitTask<L, S>&);
 
 template <class L, class S>
 ExitLanesFn<L, S> exit_lanes_for(Isa isa) {
-#if HTSGD_X86_DISPATCH
-  if (isa == Isa::Avx512) return &exit_lanes_avx512<L, S>;
-  if (isa == Isa::Avx2) return &exit_lanes_avx2<L, S>;
-#endif
-  (void)isa;
-  return &exit_lanes_baseline<L, S>;
+  return select_isa<ExitLanesFn<L, S>>(isa, &exit_lanes_baseline<L, S>, &exit_lanes_avx2<L, S>,
+                                       &exit_lanes_avx512<L, S>);
 }
 
 

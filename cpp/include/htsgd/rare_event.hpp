@@ -434,12 +434,7 @@ HTSGD_TARGET_AVX512 void run_avx512(const RareTask<L>& t) {
 
 template <class L>
 auto kernel_for(Isa isa) -> void (*)(const RareTask<L>&) {
-#if HTSGD_X86_DISPATCH
-  if (isa == Isa::Avx512) return &run_avx512<L>;
-  if (isa == Isa::Avx2) return &run_avx2<L>;
-#endif
-  (void)isa;
-  return &run_baseline<L>;
+  return select_isa<void (*)(const RareTask<L>&)>(isa, &run_baseline<L>, &run_avx2<L>, &run_avx512<L>);
 }
 
 }  // namespace rare_lanes

@@ -182,12 +182,7 @@ using RunChunkFn = void (*)(const RunTask<L, S>&, std::size_t, std::size_t);
 
 template <class L, class S>
 RunChunkFn<L, S> run_chunk_for(Isa isa) {
-#if HTSGD_X86_DISPATCH
-  if (isa == Isa::Avx512) return &run_chunk_avx512<L, S>;
-  if (isa == Isa::Avx2) return &run_chunk_avx2<L, S>;
-#endif
-  (void)isa;
-  return &run_chunk_baseline<L, S>;
+  return select_isa<RunChunkFn<L, S>>(isa, &run_chunk_baseline<L, S>, &run_chunk_avx2<L, S>, &run_chunk_avx512<L, S>);
 }
 
 

@@ -56,12 +56,8 @@ using FillChunkFn = void (*)(const S&, Key, std::uint64_t, std::size_t, T*);
 
 template <class S, class T>
 FillChunkFn<S, T> fill_chunk_for(Isa isa) {
-#if HTSGD_X86_DISPATCH
-  if (isa == Isa::Avx512) return &fill_chunk_avx512<S, T>;
-  if (isa == Isa::Avx2) return &fill_chunk_avx2<S, T>;
-#endif
-  (void)isa;
-  return &fill_chunk_baseline<S, T>;
+  return select_isa<FillChunkFn<S, T>>(isa, &fill_chunk_baseline<S, T>, &fill_chunk_avx2<S, T>,
+                                       &fill_chunk_avx512<S, T>);
 }
 
 }  // namespace lanes

@@ -50,6 +50,18 @@ inline Isa active_isa() {
   return isa;
 }
 
+// The kernel instantiation for `isa` among the three (each compiled with its HTSGD_TARGET_* attribute).
+template <class Fn>
+Fn select_isa(Isa isa, Fn baseline, Fn avx2, Fn avx512) {
+#if HTSGD_X86_DISPATCH
+  if (isa == Isa::Avx512) return avx512;
+  if (isa == Isa::Avx2) return avx2;
+#else
+  (void)isa, (void)avx2, (void)avx512;
+#endif
+  return baseline;
+}
+
 inline const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Avx512: return "avx512";
