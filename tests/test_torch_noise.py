@@ -146,3 +146,23 @@ def test_phi_b():
     assert torch.equal(phi_b(torch.tensor([1e30]), None), torch.tensor([1e30]))
     with pytest.raises(ValueError, match="Invalid truncation: -1"):
         phi_b(w, -1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("law", ["pareto", "stable"])
+def test_low_precision_samples_are_finite(dtype, law):
+    # float32 Pareto variates with alpha 1.2 reach ~2^20, past float16's 65504 (P(|Z| > 65504) ~ 1.7e-6):
+    # they must clamp, not turn inf
+    n = 4_000_000
+    g = torch.Generator().manual_seed(0)
+    z = tn.sample_noise((n,), law, 1.2, 1.0, g, dtype)
+    assert z.dtype == dtype and torch.isfinite(z).all()
+    out = torch.empty(n, dtype=dtype)
+    tn.fill_noise_(out, law, 1.2, 1.0, g, "auto")
+    assert torch.isfinite(out).all()
+
+
+def test_float16_clamp_keeps_the_sign():
+    big = torch.finfo(torch.float16).max
+    z = tn.sample_noise((200_000,), "pareto", 0.8, 1.0, torch.Generator().manual_seed(0), torch.float16)
+    assert torch.isfinite(z).all() and (z == big).any() and (z == -big).any()

@@ -458,3 +458,29 @@ def test_inconsistent_global_truncation_fails_before_any_change():
     with pytest.raises(ValueError, match="must share one truncation"):
         opt.step()
     assert same(before, m.parameters()) and len(opt.state) == 0
+
+
+# -- regressions ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("clip", ["global", "tensor"])
+@pytest.mark.parametrize("foreach", [False, True])
+def test_low_precision_step_norm_does_not_overflow(dtype, clip, foreach):
+    # |grad| = 300 * sqrt(1e5) ~ 9.5e4 > 65504: a float16 norm is inf (the step was zeroed or NaN)
+    p = torch.zeros(100_000, dtype=dtype, requires_grad=True)
+    p.grad = torch.full_like(p, 300.0)
+    opt = HeavyTailedSGD([p], lr=1e-3, noise=None, truncation=1.0, clip=clip, foreach=foreach)
+    opt.step()
+    assert torch.isfinite(p).all()
+    assert torch.linalg.vector_norm(p.detach().double()).item() == pytest.approx(1.0, rel=1e-2)
+    if clip == "global":
+        assert opt.last_step_norm.dtype == torch.float32
+        assert opt.last_step_norm.item() == pytest.approx(300e-3 * 1e5 ** 0.5, rel=1e-3)
+
+
+def test_float32_and_float64_norms_keep_their_dtype():
+    from htsgd.torch.truncation import global_norm, tensor_norms
+
+    ts = [torch.ones(3, dtype=torch.float64), torch.ones(2, dtype=torch.float32), torch.ones(4, dtype=torch.float16)]
+    for foreach in (False, True):
+        assert [n.dtype for n in tensor_norms(ts, foreach)] == [torch.float64, torch.float32, torch.float32]
+        assert global_norm(ts, foreach).item() == pytest.approx(3.0, rel=1e-6)

@@ -25,7 +25,7 @@ from typing import Union
 import torch
 from torch import Tensor
 
-from .noise import fill_noise_, sample_scalar
+from .noise import cast_finite, fill_noise_, sample_scalar
 from .truncation import clip_coefficient, global_norm, tensor_norms
 
 __all__ = ["heavy_tailed_sgd", "noisy_gradients"]
@@ -155,7 +155,7 @@ def noisy_gradients(
         sub_r = [reference_grads[i] for i in in_place]
         sub_g = [grads[i] for i in in_place]
         for (rs, gs), _ in _group_by_device_and_dtype(len(sub_r), sub_r, sub_g).values():
-            z = multiplier.to(device=rs[0].device, dtype=rs[0].dtype)
+            z = cast_finite(multiplier.to(rs[0].device), rs[0].dtype)
             torch._foreach_lerp_(rs, gs, [z] * len(rs))
     done = set(in_place) if foreach else set()
     for i, (g, r, own) in enumerate(zip(grads, reference_grads, consumable, strict=True)):
@@ -167,7 +167,7 @@ def noisy_gradients(
             continue
         key = (g.device, g.dtype)
         if key not in cache:
-            cache[key] = multiplier.to(device=g.device, dtype=g.dtype)
+            cache[key] = cast_finite(multiplier.to(g.device), g.dtype)
         if own:  # r + Z * (g - r)
             noisy.append(r.lerp_(g, cache[key]))
         elif out is not None and out[i] is not None:
@@ -293,7 +293,7 @@ def _multi_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: f
             torch._foreach_clamp_max_(clamped, bound)
             torch._foreach_add_(device_params, clamped, alpha=-lr)
         elif clip == "tensor":
-            norms = torch._foreach_norm(device_dirs)
+            norms = tensor_norms(device_dirs, foreach=True)  # float32 for float16/bfloat16
             torch._foreach_mul_(norms, lr)
             scales = [clip_coefficient(n, truncation).mul_(-lr) for n in norms]
             torch._foreach_addcmul_(device_params, device_dirs, scales)

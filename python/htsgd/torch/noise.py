@@ -24,7 +24,8 @@ Laws (all symmetric; ``alpha`` is the tail index, ``P(|Z| > x)`` regularly varyi
 Uniforms are drawn on the open interval ``(0, 1)`` (``(2k + 1) 2^-b``), so no variate is ever infinite
 because of ``U = 0``. Variates are computed in float64 for float64 tensors and in float32 otherwise; with
 float32, ``U >= 2^-24`` caps Pareto variates at ``scale * (2^(24/alpha) - 1)`` (a cut at tail probability
-``2^-23``).
+``2^-23``). Variates for a float16 tensor are clamped to ``+-65504`` (float16's largest number) before the
+cast, never ``inf``.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from torch import Tensor
 
 from .._validation import check_choice, check_interval, check_positive, check_real
 
-__all__ = ["LAWS", "SAMPLERS", "check_law", "core_available", "fill_noise_", "sample_noise", "sample_scalar"]
+__all__ = ["LAWS", "SAMPLERS", "cast_finite", "check_law", "core_available", "fill_noise_", "sample_noise", "sample_scalar"]
 
 LAWS: tuple[str, ...] = ("pareto", "stable", "student_t", "gaussian")
 SAMPLERS: tuple[str, ...] = ("auto", "torch", "core")
@@ -180,7 +181,21 @@ def sample_noise(shape: tuple[int, ...] | torch.Size, law: Law, alpha: float, sc
         raise ValueError("Invalid law: None; expected one of " + ", ".join(map(repr, LAWS)))
     z = torch.empty(tuple(shape), dtype=_work_dtype(dtype), device=generator.device)
     _TORCH_SAMPLERS[law](z, generator, float(alpha), float(scale))
-    return z if z.dtype == dtype else z.to(dtype)
+    return cast_finite(z, dtype)
+
+
+def cast_finite(z: Tensor, dtype: torch.dtype) -> Tensor:
+    """``z`` cast to ``dtype``, its finite values clamped to ``+-finfo(dtype).max`` first (sign kept).
+
+    A float32 Pareto variate can reach about ``2^20`` for ``alpha = 1.2``, past float16's largest number
+    (65504): a plain cast would turn it into ``inf``. ``z`` itself is returned when it already has ``dtype``.
+    """
+    if z.dtype == dtype:
+        return z
+    if dtype.is_floating_point and torch.finfo(dtype).max < torch.finfo(z.dtype).max:
+        big = torch.finfo(dtype).max
+        z = z.clamp(-big, big)
+    return z.to(dtype)
 
 
 def _use_core(out: Tensor, sampler: str) -> bool:

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from .._validation import check_choice, check_positive
 
-__all__ = ["CLIPS", "check_truncation", "clip_coefficient", "global_norm", "phi_b", "tensor_norms"]
+__all__ = ["CLIPS", "check_truncation", "clip_coefficient", "global_norm", "norm_dtype", "phi_b", "tensor_norms"]
 
 CLIPS: tuple[str, ...] = ("global", "tensor", "coordinate")
 Clip = Literal["global", "tensor", "coordinate"]
@@ -32,11 +32,36 @@ def check_truncation(truncation: object, clip: object) -> tuple[float | None, st
     return (None if math.isinf(b) else b), str(clip)
 
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def norm_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a norm of ``dtype`` tensors is computed in: float32 for float16/bfloat16 (whose range a sum
+    of squares overflows: 300 over 1e5 coordinates is already ``inf`` in float16), ``dtype`` otherwise."""
+    return torch.float32 if dtype in _LOW_PRECISION else dtype
+
+
 def tensor_norms(tensors: Sequence[Tensor], foreach: bool = False) -> list[Tensor]:
-    """Euclidean norm of each tensor, as 0-dimensional tensors on their devices."""
+    """Euclidean norm of each tensor, as 0-dimensional tensors on their devices.
+
+    Norms of float16/bfloat16 tensors are computed and returned in float32 (see :func:`norm_dtype`); the
+    others in their own dtype.
+    """
+    ts = list(tensors)
     if foreach:
-        return list(torch._foreach_norm(list(tensors)))
-    return [torch.linalg.vector_norm(t) for t in tensors]
+        low = [i for i, t in enumerate(ts) if t.dtype in _LOW_PRECISION]
+        if not low:
+            return list(torch._foreach_norm(ts))
+        out: list[Tensor | None] = [None] * len(ts)
+        high = [i for i, t in enumerate(ts) if t.dtype not in _LOW_PRECISION]
+        if high:
+            for i, n in zip(high, torch._foreach_norm([ts[i] for i in high]), strict=True):
+                out[i] = n
+        for i, n in zip(low, torch._foreach_norm([ts[i] for i in low], 2, dtype=torch.float32), strict=True):
+            out[i] = n
+        return out  # type: ignore[return-value]
+    return [torch.linalg.vector_norm(t, dtype=torch.float32) if t.dtype in _LOW_PRECISION
+            else torch.linalg.vector_norm(t) for t in ts]
 
 
 def global_norm(tensors: Sequence[Tensor], foreach: bool = False) -> Tensor:
@@ -48,8 +73,13 @@ def global_norm(tensors: Sequence[Tensor], foreach: bool = False) -> Tensor:
     return torch.linalg.vector_norm(torch.stack([n.to(device) for n in norms]))
 
 
-def clip_coefficient(norm: Tensor, b: float) -> Tensor:
-    """``b / max(norm, b)``: the factor that brings a step of length ``norm`` within ``b`` (1 if it is)."""
+def clip_coefficient(norm: Tensor, b: float | None) -> Tensor:
+    """``b / max(norm, b)``: the factor that brings a step of length ``norm`` within ``b`` (1 if it is).
+
+    ``b = inf`` (or None) means no truncation: the factor is exactly 1 (never ``0 * inf = NaN``).
+    """
+    if b is None or math.isinf(b):
+        return torch.ones_like(norm)
     return torch.clamp(norm, min=b).reciprocal().mul_(b)
 
 
