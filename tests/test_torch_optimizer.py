@@ -484,3 +484,84 @@ def test_float32_and_float64_norms_keep_their_dtype():
     for foreach in (False, True):
         assert [n.dtype for n in tensor_norms(ts, foreach)] == [torch.float64, torch.float32, torch.float32]
         assert global_norm(ts, foreach).item() == pytest.approx(3.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("clip", ["global", "tensor", "coordinate"])
+@pytest.mark.parametrize("foreach", [False, True])
+def test_functional_infinite_truncation_is_no_truncation(clip, foreach):
+    m1, m2 = make_model(), make_model()
+    for m in (m1, m2):
+        loss_of(m).backward()
+    ps1, ps2 = list(m1.parameters()), list(m2.parameters())
+    with torch.no_grad():
+        heavy_tailed_sgd(ps1, [p.grad for p in ps1], [None] * len(ps1), lr=0.1, noise=None, truncation=math.inf,
+                         clip=clip, foreach=foreach)
+        heavy_tailed_sgd(ps2, [p.grad for p in ps2], [None] * len(ps2), lr=0.1, noise=None, truncation=None,
+                         clip=clip, foreach=foreach)
+    assert all(torch.isfinite(p).all() for p in ps1) and same(ps1, ps2)
+
+
+@pytest.mark.parametrize("clip", ["global", "tensor", "coordinate"])
+def test_infinite_truncation_set_after_construction_is_no_truncation(clip):
+    m1, m2 = make_model(), make_model()
+    o1 = HeavyTailedSGD(m1.parameters(), lr=0.1, seed=0, truncation=0.5, clip=clip)
+    o1.param_groups[0]["truncation"] = math.inf
+    o2 = HeavyTailedSGD(m2.parameters(), lr=0.1, seed=0, clip=clip)
+    out1, out2 = train(m1, o1, steps=3), train(m2, o2, steps=3)
+    assert all(torch.isfinite(p).all() for p in out1) and same(out1, out2)
+    assert o1.last_step_norm is None
+
+
+def test_core_sampler_on_an_unsupported_parameter_fails_at_construction():
+    with pytest.raises(ValueError, match="sampler='core'"):
+        HeavyTailedSGD([torch.zeros(3, dtype=torch.float16, requires_grad=True)], lr=0.1, sampler="core")
+    opt = HeavyTailedSGD([torch.zeros(3, requires_grad=True)], lr=0.1, sampler="core")
+    with pytest.raises(ValueError, match="sampler='core'"):
+        opt.add_param_group({"params": [torch.zeros(3, dtype=torch.bfloat16, requires_grad=True)]})
+    assert len(opt.param_groups) == 1
+
+
+@pytest.mark.parametrize("mode", ["additive", "multiplicative"])
+def test_a_step_that_fails_changes_nothing(mode):
+    # the second group's parameter becomes float16 after construction: sampler="core" cannot fill it
+    m = make_model()
+    good = list(m.parameters())
+    bad = torch.nn.Parameter(torch.zeros(4, dtype=torch.float64))
+    opt = HeavyTailedSGD([{"params": good}, {"params": [bad], "sampler": "core", "noise_mode": "additive"}],
+                         lr=0.1, momentum=0.9, noise_mode=mode, seed=0)
+    bad.data = bad.data.half()
+    loss_of(m).backward()
+    if mode == "multiplicative":
+        opt.set_reference_gradient({p: p.grad for p in good})
+    bad.grad = torch.ones_like(bad)
+    before = [p.detach().clone() for p in good]
+    state_before = {p: dict(st) for p, st in opt.state.items()}
+    gen_before = opt.generator_for("cpu").get_state()
+    with pytest.raises(ValueError, match="sampler='core'"):
+        opt.step()
+    assert same(before, good)
+    assert {p: set(st) for p, st in opt.state.items()} == {p: set(st) for p, st in state_before.items()}
+    assert all("momentum_buffer" not in st and "reference_ema" not in st for st in opt.state.values())
+    assert torch.equal(opt.generator_for("cpu").get_state(), gen_before)
+    # an invalid value set after construction is caught before any change too
+    bad.data = bad.data.double()
+    bad.grad = torch.ones_like(bad)
+    opt.param_groups[1]["truncation"] = -1.0
+    with pytest.raises(ValueError, match="Invalid truncation"):
+        opt.step()
+    assert same(before, good)
+
+
+def test_last_step_norm_is_reset_at_every_step():
+    p = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    opt = HeavyTailedSGD([p], lr=0.1, noise=None, truncation=0.5)
+    p.grad = torch.ones_like(p)
+    opt.step()
+    assert opt.last_step_norm is not None
+    opt.param_groups[0]["truncation"] = None
+    opt.step()
+    assert opt.last_step_norm is None
+    opt.param_groups[0]["truncation"] = 0.5
+    p.grad = None
+    opt.step()  # no gradient: no step, no norm
+    assert opt.last_step_norm is None

@@ -361,6 +361,8 @@ def heavy_tailed_sgd(
         raise RuntimeError("torch.jit.script is not supported with foreach optimizers")
     if len(params) == 0:
         return None
+    if truncation is not None and math.isinf(truncation):
+        truncation = None  # inf: no truncation (as the class does)
     noisy = noisy_gradients(grads, reference_grads, noise=noise, alpha=alpha, noise_scale=noise_scale,
                             noise_mode=noise_mode, generator=generator, multiplier=multiplier, sampler=sampler,
                             foreach=foreach)

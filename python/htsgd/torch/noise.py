@@ -38,7 +38,7 @@ from torch import Tensor
 
 from .._validation import check_choice, check_interval, check_positive, check_real
 
-__all__ = ["LAWS", "SAMPLERS", "cast_finite", "check_law", "core_available", "fill_noise_", "sample_noise", "sample_scalar"]
+__all__ = ["LAWS", "SAMPLERS", "cast_finite", "check_core_sampler", "check_law", "core_available", "fill_noise_", "sample_noise", "sample_scalar"]
 
 LAWS: tuple[str, ...] = ("pareto", "stable", "student_t", "gaussian")
 SAMPLERS: tuple[str, ...] = ("auto", "torch", "core")
@@ -198,14 +198,22 @@ def cast_finite(z: Tensor, dtype: torch.dtype) -> Tensor:
     return z.to(dtype)
 
 
+def check_core_sampler(t: Tensor, contiguous: bool = True) -> None:
+    """Raise ``ValueError`` unless ``sampler="core"`` can fill ``t`` (a float32/float64 CPU tensor, contiguous
+    unless ``contiguous=False``, and htsgd built with the C++ sampler)."""
+    ok = t.device.type == "cpu" and t.dtype in _CORE_DTYPES and (not contiguous or t.is_contiguous())
+    if not ok or _core_fill() is None:
+        raise ValueError("sampler='core' needs htsgd's C++ sampler and a contiguous float32 or float64 CPU "
+                         f"tensor, got a {t.dtype} tensor on {t.device}")
+
+
 def _use_core(out: Tensor, sampler: str) -> bool:
     if sampler == "torch":
         return False
-    ok = out.device.type == "cpu" and out.dtype in _CORE_DTYPES and out.is_contiguous() and _core_fill() is not None
-    if sampler == "core" and not ok:
-        raise ValueError("sampler='core' needs htsgd's C++ sampler and a contiguous float32 or float64 CPU "
-                         f"tensor, got a {out.dtype} tensor on {out.device}")
-    return ok
+    if sampler == "core":
+        check_core_sampler(out)
+        return True
+    return out.device.type == "cpu" and out.dtype in _CORE_DTYPES and out.is_contiguous() and _core_fill() is not None
 
 
 @torch.no_grad()

@@ -23,7 +23,7 @@ from ._functional import (
     noisy_gradients,
     step_norm,
 )
-from .noise import SAMPLERS, check_law, sample_scalar
+from .noise import SAMPLERS, check_core_sampler, check_law, sample_scalar
 from .truncation import check_truncation
 
 __all__ = ["HeavyTailedSGD"]
@@ -115,6 +115,12 @@ class HeavyTailedSGD(Optimizer):
     (the two give the same law, not the same bits).
 
     With ``noise=None`` and ``truncation=None`` the step is ``torch.optim.SGD``'s, bit for bit.
+
+    **Checks.** :meth:`step` validates every param group (values changed in ``param_groups`` after
+    construction included; ``truncation=inf`` means none) before it changes any state: a step that raises
+    leaves the parameters and the optimizer state as they were. After a step, :attr:`last_step_norm` is the
+    norm of the proposed step ``|lr * d|`` of the ``clip="global"`` truncated groups (a device tensor, float32
+    at least), or None if that step had none.
 
     **Memory.** With noise, one parameter-sized workspace holds the noisy gradient (reused at every step,
     not saved); the moving-average reference adds one buffer per parameter, momentum another.
@@ -221,14 +227,46 @@ class HeavyTailedSGD(Optimizer):
         try:
             _check_hyperparameters(group)
             for p in group["params"]:
-                if self._user_generator is not None and not _same_device_str(self._user_generator.device, p.device):
-                    raise ValueError(f"Invalid generator: it lives on {self._user_generator.device} but a parameter "
-                                     f"is on {p.device}; expected a generator on the parameters' device")
+                self._check_parameter(group, p, always=True)
         except (TypeError, ValueError):
             self.param_groups.pop()
             raise
         if group["truncation"] is not None and math.isinf(group["truncation"]):
             group["truncation"] = None
+
+    def _check_parameter(self, group: Mapping[str, Any], p: Tensor, always: bool) -> None:
+        """Raise ``ValueError`` if a step could not draw ``p``'s noise: the user generator on another device,
+        or ``sampler="core"`` for a parameter it cannot fill (not a float32/float64 CPU tensor).
+
+        ``always=False`` (in :meth:`step`): only what this step would use (noise drawn at all; the core sampler
+        for additive noise); ``always=True`` (a new param group): whatever the noise settings.
+        """
+        noisy = always or group["noise"] is not None
+        if noisy and self._user_generator is not None and not _same_device_str(self._user_generator.device, p.device):
+            raise ValueError(f"Invalid generator: it lives on {self._user_generator.device} but a parameter "
+                             f"is on {p.device}; expected a generator on the parameters' device")
+        if group["sampler"] == "core" and (always or (noisy and group["noise_mode"] == "additive")):
+            check_core_sampler(p, contiguous=False)  # the noise goes to a contiguous workspace
+
+    def _check_step(self) -> list[float | None]:
+        """Every check of :meth:`step`, run before it changes anything; returns each group's truncation
+        (``None`` for none or ``inf``)."""
+        truncations = []
+        for group in self.param_groups:
+            _check_hyperparameters(group)  # values set in param_groups after construction too (a few us)
+            b, _ = check_truncation(group["truncation"], group["clip"])
+            truncations.append(b)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
+                self._check_parameter(group, p, always=False)
+        bs = {b for b, g in zip(truncations, self.param_groups, strict=True) if b is not None and g["clip"] == "global"}
+        if len(bs) > 1:
+            raise ValueError("Invalid truncation: param groups with clip='global' must share one truncation, "
+                             f"got {sorted(bs)}")
+        return truncations
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         extra = state.pop("_htsgd", None)
@@ -405,18 +443,16 @@ class HeavyTailedSGD(Optimizer):
         closure : callable, optional
             Re-evaluates the model and returns the loss.
         """
+        self.last_step_norm = None  # never a previous step's
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        bs = {g["truncation"] for g in self.param_groups if g["truncation"] is not None and g["clip"] == "global"}
-        if len(bs) > 1:  # checked before any state changes
-            raise ValueError("Invalid truncation: param groups with clip='global' must share one truncation, "
-                             f"got {sorted(bs)}")
+        truncations = self._check_step()  # all checks before any state changes
 
         multipliers: dict[tuple, Tensor] = {}
         pending = []
-        for group in self.param_groups:
+        for group, truncation in zip(self.param_groups, truncations, strict=True):
             params: list[Tensor] = []
             grads: list[Tensor] = []
             bufs: list[Tensor | None] = []
@@ -454,18 +490,18 @@ class HeavyTailedSGD(Optimizer):
             if group["momentum"] != 0:
                 for p, b in zip(params, bufs, strict=True):
                     self.state[p]["momentum_buffer"] = b
-            pending.append((group, params, directions, foreach))
+            pending.append((group, truncation, params, directions, foreach))
 
         coefficient = None
-        pooled = [e for e in pending if e[0]["truncation"] is not None and e[0]["clip"] == "global"]
+        pooled = [e for e in pending if e[1] is not None and e[0]["clip"] == "global"]
         if pooled:
-            norms = [step_norm(d, g["lr"], fe) for g, _, d, fe in pooled]
+            norms = [step_norm(d, g["lr"], fe) for g, _, _, d, fe in pooled]
             self.last_step_norm = norms[0] if len(norms) == 1 else torch.linalg.vector_norm(
                 torch.stack([n.to(norms[0].device) for n in norms]))
-            coefficient = global_clip_coefficient([self.last_step_norm], pooled[0][0]["truncation"])
-        for group, params, directions, foreach in pending:
+            coefficient = global_clip_coefficient([self.last_step_norm], pooled[0][1])
+        for group, truncation, params, directions, foreach in pending:
             apply_fn = _multi_tensor_apply if foreach else _single_tensor_apply
-            apply_fn(params, directions, lr=group["lr"], truncation=group["truncation"], clip=group["clip"],
+            apply_fn(params, directions, lr=group["lr"], truncation=truncation, clip=group["clip"],
                      coefficient=coefficient)
         return loss
 
