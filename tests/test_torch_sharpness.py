@@ -104,3 +104,10 @@ def test_seeded_and_validated():
         hessian_trace([torch.zeros(2)], loss)
     with pytest.raises(TypeError, match="Invalid loss_fn"):
         hessian_trace(params, lambda: 1.0)
+
+
+@pytest.mark.parametrize("fn", [expected_sharpness, hessian_trace, top_hessian_eigenvalue])
+def test_seed_and_generator_together_are_rejected(fn):
+    params, loss, _, _ = quadratic()
+    with pytest.raises(ValueError, match="either a generator or a seed"):
+        fn(params, loss, seed=1, generator=torch.Generator().manual_seed(0))

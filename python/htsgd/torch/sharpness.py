@@ -65,6 +65,8 @@ def _generator(generator: torch.Generator | None, seed: int | None) -> torch.Gen
     if generator is not None:
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"Invalid generator: expected a torch.Generator or None, got {type(generator).__name__}")
+        if seed is not None:  # as HeavyTailedSGD: the seed would be silently ignored
+            raise ValueError("Invalid seed: pass either a generator or a seed, not both")
         return generator
     if seed is not None:
         check_int("seed", seed, minimum=0)
