@@ -55,3 +55,42 @@ def test_model_size_and_options():
     dl.add_arguments(parser)
     with pytest.raises(SystemExit):
         dl.config_from_args(parser.parse_args(["--iterations", "0"]))
+
+
+def _small_config(**kw):
+    return dl.Config(sharpness_samples=2, trace_samples=2, eig_iterations=2, curvature_subset=100, **kw)
+
+
+def test_clipped_fraction_counts_the_steps_taken_when_training_diverges():
+    data = dl.make_data(0, 0.1, num_samples=1000)
+    # a huge learning rate: the first step is clipped (|lr d| > b), then the weights overflow to NaN
+    cfg = _small_config(iterations=20, lr=1e15, truncation=1e12, check_every=4)
+    row = dl.train_one(dl.Method("clip", truncation=cfg.truncation), 0, 0, cfg, data)
+    assert row["diverged"] and row["steps"] == 4 < cfg.iterations
+    clipped = row["clipped_fraction"] * row["steps"]
+    assert clipped >= 1 and clipped == pytest.approx(round(clipped))
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_infinite_truncation_runs(noise):
+    # HeavyTailedSGD treats b = inf as no truncation: last_step_norm is None, nothing is clipped
+    data = dl.make_data(0, 0.1, num_samples=1000)
+    cfg = _small_config(iterations=5, check_every=5)
+    row = dl.train_one(dl.Method("inf", noise=noise, truncation=math.inf), 0, 0, cfg, data)
+    assert row["clipped_fraction"] == 0.0 and row["steps"] == 5
+
+
+def test_common_options(tmp_path):
+    parser = argparse.ArgumentParser()
+    dl.add_arguments(parser)
+    args = parser.parse_args([])
+    assert args.seed == 2022 and args.threads is None and args.no_progress is False  # as the other commands
+    for bad in (["--threads", "0"], ["--jobs", "0"]):
+        with pytest.raises(SystemExit):
+            dl.config_from_args(parser.parse_args(bad))
+    args = parser.parse_args(["--quick", "--iterations", "3", "--seeds", "1", "--threads", "1", "--no-progress",
+                              "--truncation", "inf", "--out", str(tmp_path)])
+    assert dl.main(args) == 0
+    with open(tmp_path / "table.csv") as f:
+        table = {row["method"]: row for row in csv.DictReader(f)}
+    assert float(table["SGD + clipping"]["clipped_fraction_mean"]) == 0.0

@@ -154,6 +154,7 @@ def train_one(method: Method, seed_index: int, root_seed: int, cfg: Config, data
     n = len(y)
     clipped = torch.zeros((), dtype=torch.int64)
     diverged_at = None
+    steps = 0
     for it in range(cfg.iterations):
         if method.noise:  # the paper's g_LB: a large-batch gradient at the current weights
             idx = torch.randint(0, n, (cfg.large_batch,), generator=reference_batches)
@@ -165,7 +166,8 @@ def train_one(method: Method, seed_index: int, root_seed: int, cfg: Config, data
         loss = F.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
         opt.step()
-        if method.truncation is not None:
+        steps = it + 1
+        if method.truncation is not None and opt.last_step_norm is not None:  # None: b = inf, nothing clipped
             clipped += opt.last_step_norm > method.truncation
         if (it + 1) % cfg.check_every == 0 and not all(torch.isfinite(p).all() for p in model.parameters()):
             diverged_at = it + 1
@@ -187,7 +189,8 @@ def train_one(method: Method, seed_index: int, root_seed: int, cfg: Config, data
         "memorised": float((pred_train[corrupted] == y[corrupted]).double().mean()),
         "diverged": not finite or diverged_at is not None,
         "failed": True,
-        "clipped_fraction": (float(clipped) / cfg.iterations) if method.truncation is not None else math.nan,
+        "clipped_fraction": (float(clipped) / steps) if method.truncation is not None else math.nan,
+        "steps": steps,  # fewer than cfg.iterations if the weights diverged
         "train_seconds": train_seconds,
     }
     if row["diverged"]:
@@ -308,12 +311,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``htsgd reproduce deep-learning``."""
     parser.add_argument("--quick", action="store_true", help="a smoke run in seconds (CI): few iterations")
     parser.add_argument("--out", type=Path, default=Path("htsgd-out/deep-learning"), help="output folder")
-    parser.add_argument("--seed", type=int, default=0, help="root seed (data corruption, weights, noise)")
+    parser.add_argument("--seed", type=int, default=2022,
+                        help="root seed (data corruption, weights, noise; default 2022)")
     parser.add_argument("--seeds", type=int, default=None, help="models per method (default 3; quick: 2)")
     parser.add_argument("--iterations", type=int, default=None, help="SGD steps per model (default 10000)")
     parser.add_argument("--truncation", type=float, default=0.5, help="step truncation b (default 0.5)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads: worker processes of one thread each, unless --jobs says otherwise "
+                             "(default: all cores; quick: 1)")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="worker processes, one thread each (default: the number of cores; quick: 1)")
+                        help="worker processes, one thread each (default: --threads)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -327,6 +335,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         cfg.seeds = args.seeds
     if cfg.iterations < 1 or cfg.seeds < 1 or args.seed < 0 or not cfg.truncation > 0:
         raise SystemExit("--iterations, --seeds and --truncation must be positive and --seed >= 0")
+    for name in ("threads", "jobs"):
+        if getattr(args, name, None) is not None and getattr(args, name) < 1:
+            raise SystemExit(f"--{name} must be at least 1")
     cfg.check_every = min(cfg.check_every, cfg.iterations)
     cfg.methods = make_methods(cfg)
     return cfg
@@ -337,14 +348,17 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     cfg = config_from_args(args)
-    jobs = args.jobs if args.jobs is not None else (1 if args.quick else (os.cpu_count() or 1))
+    threads = getattr(args, "threads", None)
+    jobs = args.jobs if args.jobs is not None else threads if threads is not None else \
+        (1 if args.quick else (os.cpu_count() or 1))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     data = make_data(args.seed, cfg.corrupt_fraction)
     tasks = [(m, s, args.seed, cfg, data) for s in range(cfg.seeds) for m in cfg.methods]
     rows: list[dict] = []
-    bar = tqdm(total=len(tasks), desc="deep-learning", unit="model", disable=None, file=sys.stderr)
+    bar = tqdm(total=len(tasks), desc="deep-learning", unit="model",
+               disable=True if getattr(args, "no_progress", False) else None, file=sys.stderr)
     if jobs <= 1:
         import torch
 
