@@ -8,7 +8,7 @@ not touched (Hessian-vector products use ``torch.autograd.grad``). Put the model
 has batch-norm or dropout layers: the closure runs the model several times.
 
 Randomness comes from ``generator`` (a ``torch.Generator``) or, if it is None, from a private CPU
-generator seeded with ``seed`` (fresh entropy if None); never from the global RNG.
+generator seeded with ``seed`` (fresh entropy if None; not both); never from the global RNG.
 """
 from __future__ import annotations
 
