@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include <Eigen/Core>
+
 namespace htsgd {
 
 // f(x) = sum_k c_k x^k, coefficients in increasing degree (value) and the derivative's coefficients (grad).
@@ -60,22 +62,24 @@ struct Tabulated {
 
 using Landscape1D = std::variant<Polynomial, CriticalPoints, Tabulated>;
 
-// f(x) = 1/2 (x - c)^T H (x - c), H symmetric (row-major d x d).
+// f(x) = 1/2 (x - c)^T H (x - c), H symmetric (row-major d x d), evaluated with Eigen maps of the stored
+// buffers (no copies).
 struct Quadratic {
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   std::size_t dim = 1;
   std::vector<double> hessian, center;
-  double value(const double* x) const {
-    double v = 0.0;
-    for (std::size_t i = 0; i < dim; ++i)
-      for (std::size_t j = 0; j < dim; ++j) v += (x[i] - center[i]) * hessian[i * dim + j] * (x[j] - center[j]);
-    return 0.5 * v;
+  Eigen::Map<const RowMajor> h() const {
+    return {hessian.data(), static_cast<Eigen::Index>(dim), static_cast<Eigen::Index>(dim)};
   }
+  Eigen::Map<const Eigen::VectorXd> c() const { return {center.data(), static_cast<Eigen::Index>(dim)}; }
+  double value(const double* x) const {
+    const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(x, static_cast<Eigen::Index>(dim)) - c();
+    return 0.5 * y.dot(h() * y);
+  }
+  // Called every step: lazyProduct is coefficient-wise, so no temporary vector is allocated.
   void grad(const double* x, double* out) const {
-    for (std::size_t i = 0; i < dim; ++i) {
-      double acc = 0.0;
-      for (std::size_t j = 0; j < dim; ++j) acc += hessian[i * dim + j] * (x[j] - center[j]);
-      out[i] = acc;
-    }
+    const Eigen::Index d = static_cast<Eigen::Index>(dim);
+    Eigen::Map<Eigen::VectorXd>(out, d).noalias() = h().lazyProduct(Eigen::Map<const Eigen::VectorXd>(x, d) - c());
   }
 };
 
