@@ -69,8 +69,24 @@ _SIDE_CODE = {"left": -1, "right": 1, "both": 0}
 
 
 # ------------------------------------------------------------------------------------------ results
+class _ValueWithError:
+    """``estimate`` and ``rel_error`` of a result with ``value`` and ``stderr`` fields."""
+
+    value: float
+    stderr: float
+
+    @property
+    def estimate(self) -> Estimate:
+        return Estimate(self.value, self.stderr)
+
+    @property
+    def rel_error(self) -> float:
+        """``stderr / value`` (inf without exits)."""
+        return self.stderr / self.value if self.value > 0 else math.inf
+
+
 @dataclass(frozen=True)
-class ExitProbability:
+class ExitProbability(_ValueWithError):
     """``p = P(tau <= horizon)`` for the first exit ``tau`` (steps) from ``domain``, with its diagnostics.
 
     Attributes
@@ -133,15 +149,6 @@ class ExitProbability:
                           "untruncated step?); they count as not exited", RuntimeWarning, stacklevel=6)
 
     @property
-    def estimate(self) -> Estimate:
-        return Estimate(self.value, self.stderr)
-
-    @property
-    def rel_error(self) -> float:
-        """``stderr / value`` (inf without exits)."""
-        return self.stderr / self.value if self.value > 0 else math.inf
-
-    @property
     def rel_error_per_sample(self) -> float:
         """``sd(Y) / mean(Y)``: the relative error of one sample; ``n`` samples give this over ``sqrt(n)``."""
         return self.rel_error * math.sqrt(self.n_samples)
@@ -157,7 +164,7 @@ class ExitProbability:
 
 
 @dataclass(frozen=True)
-class MeanExitTime:
+class MeanExitTime(_ValueWithError):
     """Mean first-exit time (steps) with its standard error, as returned by ``mean_exit_time``.
 
     Attributes
@@ -186,14 +193,6 @@ class MeanExitTime:
     exit_times: ExitTimes | None = field(default=None, repr=False)
     seed_entropy: Any = None
     seed_spawn_key: tuple = ()
-
-    @property
-    def estimate(self) -> Estimate:
-        return Estimate(self.value, self.stderr)
-
-    @property
-    def rel_error(self) -> float:
-        return self.stderr / self.value if self.value > 0 else math.inf
 
     def __str__(self) -> str:
         return f"E tau = {self.value:.5g} +- {self.stderr:.2g} steps ({self.method}, {self.seconds:.2f} s)"
