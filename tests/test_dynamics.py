@@ -59,6 +59,18 @@ def test_any_particle_replays_alone():
     assert one.steps[0] == et.steps[17] and one.position[0] == et.position[17]
 
 
+def test_refilled_lanes_replay_alone():
+    # 400 exits through the 32 lanes of one thread: lanes are refilled many times, after odd and after
+    # even exit steps (a lane then waits one iteration so that all lanes keep one step parity)
+    sgd = htsgd.HeavyTailedSGD(**W1)
+    dom = (0.0, math.inf)
+    et = sgd.exit_times(0.3, dom, 400, 10**6, rng=8, n_threads=1)
+    assert et.exited.all() and len(set(et.steps % 2)) == 2
+    for i in range(0, 400, 9):
+        one = sgd.exit_times(0.3, dom, 1, 10**6, rng=8, first_particle=i)
+        assert one.steps[0] == et.steps[i] and one.position[0] == et.position[i]
+
+
 def test_block_boundaries_do_not_matter():
     # particles are simulated in blocks; any split of the particle range gives the same paths
     sgd = htsgd.HeavyTailedSGD(**W1)

@@ -37,15 +37,23 @@ def philox(c0, c1, c2, c3, k0: int, k1: int):
 
 
 def sampling_uniforms(seed: int, n: int):
-    """U and sign bit of variate i of fill_noise(seed, counter=0): sampling.hpp's addressing."""
+    """U and sign bit of variate i of fill_noise(seed, counter=0): sampling.hpp's addressing.
+
+    Variate i is step i + 1 of particle 0; Pareto is a half-block law (streams.hpp): step s reads block
+    (s + 1) // 2, words 0-1 for odd s and 2-3 for even s, U from the pair and the sign from bit 0 of its
+    low word.
+    """
     h = philox([0], [0], [SAMPLING], [0x5A3D], seed & 0xFFFFFFFF, seed >> 32)
     k0, k1 = int(h[0][0]), int(h[1][0])
-    i = np.arange(n, dtype=np.uint64)
+    step = np.arange(n, dtype=np.uint64) + np.uint64(1)
+    block = (step + np.uint64(1)) >> np.uint64(1)
     zeros = np.zeros(n, dtype=np.uint64)
-    b0, b1, b2, _ = philox(zeros, i & MASK, (i >> np.uint64(32)) | np.uint64(SAMPLING << 24), zeros, k0, k1)
-    bits = ((b0 << np.uint64(32)) | b1) >> np.uint64(12)
+    b0, b1, b2, b3 = philox(zeros, block & MASK, (block >> np.uint64(32)) | np.uint64(SAMPLING << 24), zeros, k0, k1)
+    odd = (step & np.uint64(1)).astype(bool)
+    hi, lo = np.where(odd, b0, b2), np.where(odd, b1, b3)
+    bits = ((hi << np.uint64(32)) | lo) >> np.uint64(12)
     u = (bits.astype(np.float64) + 0.5) * 2.0**-52
-    return u, (b2 & np.uint64(1)).astype(bool)
+    return u, (lo & np.uint64(1)).astype(bool)
 
 
 def test_numpy_philox_matches_engine():

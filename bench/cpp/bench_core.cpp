@@ -19,6 +19,7 @@
 #include "htsgd/landscapes.hpp"
 #include "htsgd/noise.hpp"
 #include "htsgd/run.hpp"
+#include "htsgd/sampling.hpp"
 #include "htsgd/simd.hpp"
 
 using namespace htsgd;
@@ -75,47 +76,27 @@ int main(int argc, char** argv) {
   int bad = 0;
   std::printf("cpu ISA: %s (active: %s)\n", isa_name(cpu_isa()), isa_name(active_isa()));
 
-  // --- sampler: scalar path (BlockSource + ParetoSampler), variates per second
+  // --- sampler: scalar path (draw: one ParetoSampler variate per call), variates per second
+  const std::size_t n_var = 20000000;
+  std::vector<double> ref_var(n_var);
   {
-    const std::size_t n = 20000000;
-    double acc = 0.0, t0 = now();
-    for (std::size_t i = 0; i < n; ++i) {
-      BlockSource src(key, Stream::Sampling, 0, i, 0);
-      acc += pareto(src);
-    }
-    const double dt = now() - t0;
-    std::printf("sampler  scalar ParetoSampler         %10.3g variates/s   (checksum %.6g)\n", n / dt, acc);
-  }
-  // --- sampler: lanes (one thread), and equality with the scalar path
-  {
-    const std::size_t n = 20000000;
-    constexpr int W = lanes::kLanes;
-    std::uint64_t particle[W];
-    std::uint64_t step[W];
-    double z[W], acc = 0.0;
     const double t0 = now();
-    for (std::size_t i = 0; i < n; i += W) {
-      for (int l = 0; l < W; ++l) {
-        particle[l] = static_cast<std::uint32_t>(l);
-        step[l] = i;
-      }
-      lanes::noise_lanes<W, 2>(pareto, key, particle, step, z);
-      for (int l = 0; l < W; ++l) acc += z[l];
-    }
+    for (std::size_t i = 0; i < n_var; ++i) ref_var[i] = draw(pareto, key, Stream::Sampling, 0, i + 1, 0);
     const double dt = now() - t0;
-    std::printf("sampler  lanes (baseline ISA build)   %10.3g variates/s   (checksum %.6g)\n", n / dt, acc);
-    for (std::uint64_t s = 0; s < 100000; ++s) {
-      for (int l = 0; l < W; ++l) {
-        particle[l] = static_cast<std::uint32_t>(l * 7919u + s);  // 32-bit ids in 64-bit lanes
-        step[l] = s * 31 + static_cast<std::uint64_t>(l);
-      }
-      lanes::noise_lanes<W, 2>(pareto, key, particle, step, z);
-      for (int l = 0; l < W; ++l) {
-        BlockSource src(key, Stream::Dynamics, static_cast<std::uint32_t>(particle[l]), step[l], 0);
-        if (std::memcmp(&z[l], &(const double&)pareto(src), 8) != 0) bad |= fail("sampler lanes vs scalar");
-      }
-    }
+    std::printf("sampler  scalar ParetoSampler         %10.3g variates/s\n", n_var / dt);
   }
+  // --- sampler: the fill kernel in SIMD lanes per ISA (one thread), and equality with the scalar path
+  for (const Isa isa : {Isa::Baseline, Isa::Avx2, Isa::Avx512}) {
+    if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) continue;
+    std::vector<double> out(n_var);
+    const auto kernel = lanes::fill_chunk_for<ParetoSampler, double>(isa);
+    const double t0 = now();
+    for (std::size_t b = 0; b < n_var; b += kFillChunk) kernel(pareto, key, b, std::min(kFillChunk, n_var - b), out.data() + b);
+    const double dt = now() - t0;
+    std::printf("sampler  lanes %-8s 1 thread          %10.3g variates/s\n", isa_name(isa), n_var / dt);
+    if (std::memcmp(out.data(), ref_var.data(), n_var * 8) != 0) bad |= fail("sampler lanes vs scalar");
+  }
+
   // --- one step: scalar step_1d reference for a small run, then the run kernel per ISA / threads
   const std::size_t nref = 4096;
   const std::int64_t ref_steps = 50;

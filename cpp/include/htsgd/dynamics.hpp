@@ -28,8 +28,7 @@ struct Step1D {
 template <class L, class S>
 inline double step_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std::uint32_t particle,
                       std::uint64_t step, double x) {
-  BlockSource src(key, Stream::Dynamics, particle, step, 0);
-  const double w = p.lr * (sampler(src) - landscape.grad(x));
+  const double w = p.lr * (draw(sampler, key, Stream::Dynamics, particle, step, 0) - landscape.grad(x));
   return project(x + truncate(w, p.truncation), p.lo, p.hi);
 }
 
@@ -63,13 +62,12 @@ inline void step_nd(const L& landscape, const S& sampler, const StepND& p, Key k
       s.w[j] = normal(src);
       ss += s.w[j] * s.w[j];
     }
-    BlockSource rsrc(key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(d));
-    const double radius = std::fabs(sampler(rsrc)) / std::sqrt(ss);
+    const double radius =
+        std::fabs(draw(sampler, key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(d))) / std::sqrt(ss);
     for (std::size_t j = 0; j < d; ++j) s.w[j] = p.lr * (radius * s.w[j] - s.g[j]);
   } else {
     for (std::size_t j = 0; j < d; ++j) {
-      BlockSource src(key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(j));
-      s.w[j] = p.lr * (sampler(src) - s.g[j]);
+      s.w[j] = p.lr * (draw(sampler, key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(j)) - s.g[j]);
     }
   }
   if (p.clip == Clip::Norm)

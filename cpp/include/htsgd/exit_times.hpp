@@ -54,15 +54,20 @@ inline void write_exit(const ExitTask<L, S>& t, std::size_t i, std::uint64_t ste
 }
 
 // One thread's lanes: each lane runs a particle until it exits (or max_steps), writes its result and
-// takes the next particle from the shared counter; the thread returns when no particle is left.
+// takes the next particle from the shared counter; the thread returns when no particle is left. All lanes
+// keep one step parity, so that a half-block law draws two steps per Philox block for all of them
+// (StepNoise): a lane whose particle ends after an odd number of iterations waits one iteration (idle)
+// before its next particle starts at step 1.
 template <int W, int N, class L, class S>
 HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
-  alignas(64) double x[W], z[W], g[W];
+  alignas(64) double x[W], g[W];
   alignas(64) std::uint64_t particle[W], step[W], done[W], active[W];
+  StepNoise<W, N, S> noise;
   std::size_t index[W];
+  bool waiting[W];  // finished, waiting for the next even iteration boundary to take a particle
   const std::uint64_t max_steps = static_cast<std::uint64_t>(t.max_steps);
   const double lo = t.lo, hi = t.hi;
-  std::size_t n_active = 0;
+  std::size_t n_active = 0, n_waiting = 0;
   auto take = [&](int l) {
     const std::size_t i = t.next.fetch_add(1, std::memory_order_relaxed);
     if (i < t.n) {
@@ -79,12 +84,13 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
   for (int l = 0; l < W; ++l) {
     x[l] = t.x0[0];
     particle[l] = 0;
+    waiting[l] = false;
     take(l);
   }
-  std::uint64_t iter = 0;
-  while (n_active > 0) {
+  std::uint64_t iter = 0;  // iterations done; every active lane's step has the parity of iter + 1 next
+  while (n_active > 0 || n_waiting > 0) {
     for (int l = 0; l < W; ++l) ++step[l];
-    noise_lanes<W, N>(t.sampler, t.key, particle, step, z);
+    const double* z = noise.draw(t.sampler, t.key, particle, step, (iter & 1) == 0);
     grad_lanes<W, N>(t.landscape, x, g);
     update_lanes<W, N>(t.step, z, g, x);
     std::uint64_t any = 0;
@@ -116,10 +122,21 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
         if (!done[l]) continue;
         write_exit(t, index[l], step[l], x[l]);
         --n_active;
+        active[l] = 0;
+        waiting[l] = true;
+        ++n_waiting;
+      }
+    }
+    ++iter;
+    if (n_waiting > 0 && (iter & 1) == 0) {  // the next step of the running lanes is odd: start new particles
+      for (int l = 0; l < W; ++l) {
+        if (!waiting[l]) continue;
+        waiting[l] = false;
+        --n_waiting;
         take(l);
       }
     }
-    if ((++iter & static_cast<std::uint64_t>(kExitStopCheckMask)) == 0 && stop_requested(t.stop)) {
+    if ((iter & static_cast<std::uint64_t>(kExitStopCheckMask)) == 0 && stop_requested(t.stop)) {
       for (int l = 0; l < W; ++l)  // interrupted: report where each running particle is
         if (active[l]) write_exit(t, index[l], step[l], x[l]);
       return;

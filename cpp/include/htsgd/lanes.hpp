@@ -37,14 +37,23 @@ constexpr std::size_t kLaneBasins = 8;  // occupancy counted in lane registers u
 
 // Particle ids are held as 64-bit lanes (values < 2^32) so that they load straight into vectors.
 // ---------------------------------------------------------------------------------------------- noise
-// z[l] = the noise of (particle[l], step[l]) in `stream` (the step noise: Dynamics), slot 0. Any sampler:
-// one BlockSource per lane (rejection samplers, libm-based laws).
+// z[l] = the noise of (particle[l], step[l]) in `stream` (the step noise: Dynamics), slot 0, for a
+// whole-block law (rejection samplers, libm-based laws): one BlockSource per lane.
 template <int W, int N, class S>
 HTSGD_INLINE void noise_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* step,
                               double* z, Stream stream = Stream::Dynamics) {
+  for (int l = 0; l < W; ++l) z[l] = draw(sampler, key, stream, static_cast<std::uint32_t>(particle[l]), step[l], 0);
+}
+
+// A half-block law's two steps of one block per lane: odd[l] and even[l] are the noise of steps 2m - 1 and
+// 2m of particle[l], m = block[l] (streams.hpp), slot 0. Scalar version; the vector one follows.
+template <int W, int N, class S>
+HTSGD_INLINE void noise_pair_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* block,
+                                   double* odd, double* even, Stream stream = Stream::Dynamics) {
   for (int l = 0; l < W; ++l) {
-    BlockSource src(key, stream, static_cast<std::uint32_t>(particle[l]), step[l], 0);
-    z[l] = sampler(src);
+    const Counter b = BlockSource(key, stream, static_cast<std::uint32_t>(particle[l]), block[l], 0).next();
+    odd[l] = sampler.from_words(b[0], b[1]);
+    even[l] = sampler.from_words(b[2], b[3]);
   }
 }
 
@@ -107,10 +116,22 @@ HTSGD_INLINE typename Vec<N>::d u01_open_lanes(typename Vec<N>::u hi, typename V
   return (as_d<N>(bits | 0x4330000000000000ull) - (0x1.0p52 - 0.5)) * 0x1.0p-52;
 }
 
-// Pareto: Philox in lanes, then the vectorised transform; identical bits to ParetoSampler::operator().
+// Pareto: Philox in lanes, then the vectorised transform of both word pairs; identical bits to
+// ParetoSampler::from_words.
+template <int N>
+HTSGD_INLINE typename Vec<N>::d pareto_lanes(const ParetoSampler& sampler, bool small_t, typename Vec<N>::u hi,
+                                             typename Vec<N>::u lo) {
+  using vd = typename Vec<N>::d;
+  const vd u = u01_open_lanes<N>(hi, lo);
+  const vd t = sampler.neg_inv_alpha * log_kernel_v<N>(u);
+  const vd m = sampler.scale * (small_t ? expm1_kernel_v<N, false>(t) : expm1_kernel_v<N, true>(t));
+  return as_d<N>(as_u<N>(m) ^ (lo << 63));  // == sign_from(lo) * m
+}
+
 template <int W, int N>
-HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::uint64_t* particle,
-                              const std::uint64_t* step, double* z, Stream stream_id = Stream::Dynamics) {
+HTSGD_INLINE void noise_pair_lanes(const ParetoSampler& sampler, Key key, const std::uint64_t* particle,
+                                   const std::uint64_t* block, double* odd, double* even,
+                                   Stream stream_id = Stream::Dynamics) {
   static_assert(W % N == 0, "lanes come in whole vectors");
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
@@ -118,18 +139,36 @@ HTSGD_INLINE void noise_lanes(const ParetoSampler& sampler, Key key, const std::
   // -log(U)/alpha <= 36.8/alpha: below 709 (no clamping needed in expm1) unless alpha is tiny.
   const bool small_t = sampler.neg_inv_alpha > -16.0;
   for (int v = 0; v < W; v += N) {
-    vu st, pt;
-    std::memcpy(&st, step + v, sizeof st);
+    vu bk, pt;
+    std::memcpy(&bk, block + v, sizeof bk);
     std::memcpy(&pt, particle + v, sizeof pt);
-    const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, st);
-    const vd u = u01_open_lanes<N>(b.w0, b.w1);  // == u01_open(word 0, word 1)
-    const vd t = sampler.neg_inv_alpha * log_kernel_v<N>(u);
-    const vd m = sampler.scale * (small_t ? expm1_kernel_v<N, false>(t) : expm1_kernel_v<N, true>(t));
-    const vd zv = as_d<N>(as_u<N>(m) ^ (b.w2 << 63));  // == sign_from(word 2) * m
-    std::memcpy(z + v, &zv, sizeof zv);
+    const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, bk);
+    const vd z0 = pareto_lanes<N>(sampler, small_t, b.w0, b.w1), z1 = pareto_lanes<N>(sampler, small_t, b.w2, b.w3);
+    std::memcpy(odd + v, &z0, sizeof z0);
+    std::memcpy(even + v, &z1, sizeof z1);
   }
 }
 #endif
+
+// The step noise of W lanes whose steps share one parity (all odd or all even): whole-block laws draw
+// every step; half-block laws draw steps k and k + 1 at odd k and keep the second for the even step.
+template <int W, int N, class S>
+struct StepNoise {
+  alignas(64) double z[W], next[W];
+  alignas(64) std::uint64_t block[W];
+  // The noise of step[l] for every lane; `odd`: the common parity of the steps.
+  HTSGD_INLINE const double* draw(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* step,
+                                  bool odd) {
+    if constexpr (S::kHalfBlock) {
+      if (!odd) return next;
+      for (int l = 0; l < W; ++l) block[l] = half_block_index(step[l]);
+      noise_pair_lanes<W, N>(sampler, key, particle, block, z, next);
+    } else {
+      noise_lanes<W, N>(sampler, key, particle, step, z);
+    }
+    return z;
+  }
+};
 
 // ------------------------------------------------------------------------------------------ gradient
 template <int W, int N, class L>

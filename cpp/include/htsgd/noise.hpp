@@ -26,24 +26,24 @@ inline double sign_from(std::uint32_t word) { return (word & 1u) ? -1.0 : 1.0; }
 }  // namespace detail
 
 // Symmetric Lomax: |Z| = scale * (U^(-1/alpha) - 1), exact tail (1 + x/scale)^-alpha. expm1 keeps full
-// relative accuracy for small variates (U near 1). One block: U from words 0-1, sign from word 2.
+// relative accuracy for small variates (U near 1). Half a block per variate (a half-block law, streams.hpp):
+// U from a word pair (hi, lo), 52 bits, and the sign from bit 0 of lo, which U does not use.
 // log and expm1 are the branch-free kernels of vecmath.hpp (max relative error < 4e-16 each), so that the
 // lane kernels (lanes.hpp) vectorise this transform and give the same bits as this scalar path.
 struct ParetoSampler {
+  static constexpr bool kHalfBlock = true;
   double scale, neg_inv_alpha;
   explicit ParetoSampler(const NoiseLaw& law) : scale(law.scale), neg_inv_alpha(-1.0 / law.alpha) {}
-  double magnitude_from(const Counter& b) const {
-    return scale * expm1_kernel(neg_inv_alpha * log_kernel(u01_open(b[0], b[1])));
+  double magnitude(std::uint32_t hi, std::uint32_t lo) const {
+    return scale * expm1_kernel(neg_inv_alpha * log_kernel(u01_open(hi, lo)));
   }
-  double operator()(BlockSource& src) const {
-    const Counter b = src.next();
-    return detail::sign_from(b[2]) * magnitude_from(b);
-  }
+  double from_words(std::uint32_t hi, std::uint32_t lo) const { return detail::sign_from(lo) * magnitude(hi, lo); }
 };
 
 // Symmetric alpha-stable by Chambers-Mallows-Stuck, characteristic function exp(-|scale t|^alpha):
 // V ~ U(-pi/2, pi/2), W ~ Exp(1). Symmetric in V, so no separate sign. Stable(2, s) = N(0, 2 s^2).
 struct StableSampler {
+  static constexpr bool kHalfBlock = false;
   double alpha, scale;
   explicit StableSampler(const NoiseLaw& law) : alpha(law.alpha), scale(law.scale) {}
   double operator()(BlockSource& src) const {
@@ -59,6 +59,7 @@ struct StableSampler {
 
 // Student t by Bailey's polar method (Math. Comp. 1994): exact, one rejection with probability 1 - pi/4.
 struct StudentTSampler {
+  static constexpr bool kHalfBlock = false;
   double df, scale, neg_two_over_df;
   explicit StudentTSampler(const NoiseLaw& law)
       : df(law.alpha), scale(law.scale), neg_two_over_df(-2.0 / law.alpha) {}
@@ -75,6 +76,7 @@ struct StudentTSampler {
 
 // Box-Muller; one normal per block (the cosine branch).
 struct GaussianSampler {
+  static constexpr bool kHalfBlock = false;
   double scale;
   explicit GaussianSampler(const NoiseLaw& law) : scale(law.scale) {}
   double operator()(BlockSource& src) const {
@@ -83,6 +85,20 @@ struct GaussianSampler {
     return scale * r * std::cos(2.0 * kPi * u01_open(b[2], b[3]));
   }
 };
+
+// The variate of (stream, particle, step, slot) under streams.hpp's addressing: half-block laws read one
+// word pair of block (step + 1) / 2, whole-block laws read the blocks of `step` from the first on.
+template <class S>
+inline double draw(const S& sampler, Key key, Stream stream, std::uint32_t particle, std::uint64_t step,
+                   std::uint32_t slot) {
+  if constexpr (S::kHalfBlock) {
+    const Counter b = BlockSource(key, stream, particle, half_block_index(step), slot).next();
+    return half_block_pair(step) == 0 ? sampler.from_words(b[0], b[1]) : sampler.from_words(b[2], b[3]);
+  } else {
+    BlockSource src(key, stream, particle, step, slot);
+    return sampler(src);
+  }
+}
 
 // Calls f(sampler) with the concrete sampler of `law`: the hot loops are compiled once per law.
 template <class F>

@@ -256,8 +256,7 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
         z = cond->small(v);
       }
     } else {
-      BlockSource src(key, Stream::Dynamics, i, static_cast<std::uint64_t>(k), 0);
-      z = sampler(src);
+      z = draw(sampler, key, Stream::Dynamics, i, static_cast<std::uint64_t>(k), 0);
       if (!p.crude) c += (p.side != 0 ? s * (lr * z) : std::fabs(lr * z)) > p.gamma;
     }
     x = project(x + truncate(lr * (z - f.grad(x)), b), plo, phi);
@@ -355,10 +354,11 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
   while (n_active > 0) {
     for (int l = 0; l < W; ++l) {
       ++k[l];
-      // conditioned branch: steps 2j-1 and 2j share the Importance block (i, j, 0); plain: Dynamics (i, k, 0)
-      st[l] = is_cond[l] ? (k[l] + 1) / 2 : k[l];
+      // both branches pair steps 2j-1 and 2j in block j: the Importance stream (conditioned) or the Dynamics
+      // stream (plain: the half-block addressing of ParetoSampler, streams.hpp)
+      st[l] = half_block_index(k[l]);
       stream[l] = is_cond[l] ? imp : dyn;
-      hiword[l] = is_cond[l] && !(k[l] & 1);  // even steps of the conditioned branch: words 2-3
+      hiword[l] = half_block_pair(k[l]);  // even steps: words 2-3
       is_big[l] = 0;
       if (is_cond[l] && nextpos[l] < pos[l].size() && static_cast<std::uint64_t>(pos[l][nextpos[l]]) == k[l]) {
         ++nextpos[l];
@@ -367,7 +367,8 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
       }
     }
     // One Philox block per lane; the uniform v from words 0-1 or 2-3, then (q, sign) as
-    // ParetoConditioned::big_q / small_q (conditioned) or ParetoSampler (plain: q = v, sign from word 2),
+    // ParetoConditioned::big_q / small_q (conditioned) or ParetoSampler (plain: q = v, sign from bit 0 of
+    // the pair's low word),
     // then sign * (scale * expm1(-log(q) / alpha)) with the engine's kernels.
     for (int o = 0; o < W; o += N) {
       U stv, smv, pv, hw, ic, ib;
@@ -380,7 +381,7 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
       const lanes::PhiloxLanes<N> blk = lanes::philox_lanes<N>(t.key, smv, pv, stv);
       const U vhi = hw != 0u ? blk.w2 : blk.w0, vlo = hw != 0u ? blk.w3 : blk.w1;
       const D vv = lanes::u01_open_lanes<N>(vhi, vlo);
-      const D sp = as_d<N>(((blk.w2 & 1u) << 63) | 0x3FF0000000000000ull);  // sign_from(word 2)
+      const D sp = as_d<N>((vlo << 63) | 0x3FF0000000000000ull);  // sign_from(low word)
       D qb, sb;
       if (p.side != 0) {
         qb = pg * vv;

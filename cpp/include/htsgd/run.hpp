@@ -121,8 +121,9 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   const std::size_t n_edges = t.basin_edges.size(), n_basins = n_edges + 1;
   const double* edges = t.basin_edges.data();
   const bool lane_occupancy = out.occupancy != nullptr && n_basins <= kLaneBasins;
-  alignas(64) double x[W], z[W], g[W];
+  alignas(64) double x[W], g[W];
   alignas(64) std::uint64_t particle[W], step[W];
+  StepNoise<W, N, S> noise;
   alignas(64) std::int64_t bad[W], cnt[kLaneBasins][W];
   for (int l = 0; l < W; ++l) {
     const std::size_t i = begin + std::min<std::size_t>(static_cast<std::size_t>(l), count - 1);
@@ -133,7 +134,7 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   }
   for (std::int64_t k = 1; k <= t.n_steps; ++k) {
     for (int l = 0; l < W; ++l) step[l] = static_cast<std::uint64_t>(k);
-    noise_lanes<W, N>(t.sampler, t.key, particle, step, z);
+    const double* z = noise.draw(t.sampler, t.key, particle, step, (k & 1) != 0);
     grad_lanes<W, N>(t.landscape, x, g);
     update_lanes<W, N>(t.step, z, g, x);
     bookkeep_lanes<W, N>(x, k, bad, edges, n_edges, lane_occupancy ? cnt : nullptr);

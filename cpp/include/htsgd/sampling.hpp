@@ -1,5 +1,5 @@
 // Plain i.i.d. variates (Noise.sample, and the torch optimizer's CPU noise): variate i of a call keyed by
-// (seed, counter) is a pure function of those three numbers, whatever the thread count.
+// (seed, counter) is a pure function of those three numbers, whatever the thread count and ISA.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -25,18 +25,28 @@ inline Key derive_key(std::uint64_t seed, std::uint64_t counter) {
 
 namespace lanes {
 
-// Variates begin, ..., begin + count - 1 of the Sampling stream (particle 0, step = index) into out[0..count),
-// kLanes at a time through noise_lanes: the Pareto transform runs in SIMD lanes, other laws per lane.
+// Variates begin, ..., begin + count - 1 of the Sampling stream into out[0..count): variate i is step i + 1
+// of particle 0 (streams.hpp). begin is even, so a half-block law (Pareto, in SIMD lanes) fills 2 kLanes
+// variates from kLanes blocks; other laws go kLanes variates at a time, one block source per lane.
 template <int N, class S, class T>
 HTSGD_INLINE void fill_chunk(const S& sampler, Key key, std::uint64_t begin, std::size_t count, T* out) {
   constexpr int W = kLanes;
-  alignas(64) std::uint64_t particle[W] = {}, step[W];
-  alignas(64) double z[W];
-  for (std::size_t g = 0; g < count; g += W) {
-    for (int l = 0; l < W; ++l) step[l] = begin + g + static_cast<std::uint64_t>(l);
-    noise_lanes<W, N>(sampler, key, particle, step, z, Stream::Sampling);
-    const std::size_t m = std::min<std::size_t>(W, count - g);
-    for (std::size_t l = 0; l < m; ++l) out[g + l] = static_cast<T>(z[l]);
+  alignas(64) std::uint64_t particle[W] = {}, index[W];
+  alignas(64) double z[W], z2[W];
+  if constexpr (S::kHalfBlock) {
+    for (std::size_t g = 0; g < count; g += 2 * W) {
+      for (int l = 0; l < W; ++l) index[l] = half_block_index(begin + g + 2 * static_cast<std::uint64_t>(l) + 1);
+      noise_pair_lanes<W, N>(sampler, key, particle, index, z, z2, Stream::Sampling);
+      const std::size_t m = std::min<std::size_t>(2 * W, count - g);
+      for (std::size_t j = 0; j < m; ++j) out[g + j] = static_cast<T>((j & 1) ? z2[j / 2] : z[j / 2]);
+    }
+  } else {
+    for (std::size_t g = 0; g < count; g += W) {
+      for (int l = 0; l < W; ++l) index[l] = begin + g + static_cast<std::uint64_t>(l) + 1;
+      noise_lanes<W, N>(sampler, key, particle, index, z, Stream::Sampling);
+      const std::size_t m = std::min<std::size_t>(W, count - g);
+      for (std::size_t l = 0; l < m; ++l) out[g + l] = static_cast<T>(z[l]);
+    }
   }
 }
 
