@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
       if (!nf.sorted().empty()) bad |= fail("run kernel non-finite step");
     }
     for (int threads : {1, 2}) {
-      // W1: run kernel, dynamic chunks over threads, occupancy on (as the Python API does)
+      // W1: run_1d with occupancy on (as the Python API does)
       std::vector<double> x0(a.w1_particles, 1.0), fin(a.w1_particles);
       std::vector<std::int64_t> occ(a.w1_particles * 2);
       NonfiniteLog nf;
@@ -144,19 +144,10 @@ int main(int argc, char** argv) {
       out.final = fin.data();
       out.nonfinite = &nf;
       out.occupancy = occ.data();
-      const lanes::RunTask<CriticalPoints, ParetoSampler> task{
-          well, pareto, p, key, 0, x0.data(), a.w1_particles, a.w1_steps, edges, out, stop};
-      const auto kernel = lanes::run_chunk_for<CriticalPoints, ParetoSampler>(isa);
       double best = 1e300, best_cpu = 1e300;
       for (int r = 0; r < a.reps; ++r) {
-        std::fill(occ.begin(), occ.end(), 0);
         const double t0 = now(), c0 = cpu_now();
-        const auto n_blocks = static_cast<std::int64_t>((a.w1_particles + kBlock - 1) / kBlock);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
-          const std::size_t begin = static_cast<std::size_t>(blk) * kBlock;
-          kernel(task, begin, std::min(kBlock, a.w1_particles - begin));
-        }
+        run_1d(well, pareto, p, key, 0, x0.data(), a.w1_particles, a.w1_steps, edges, out, threads, stop, isa);
         best = std::min(best, now() - t0);
         best_cpu = std::min(best_cpu, cpu_now() - c0);
       }
@@ -171,13 +162,9 @@ int main(int argc, char** argv) {
       best_cpu = 1e300;
       double total = 0;
       for (int r = 0; r < a.reps; ++r) {
-        std::atomic<std::size_t> next{0};
-        const lanes::ExitTask<CriticalPoints, ParetoSampler> et{well, pareto, p, key, 0, y0.data(), a.w2_particles,
-                                                                0.0, kInf, std::int64_t{1} << 40, eo, next, stop};
-        const auto ek = lanes::exit_lanes_for<CriticalPoints, ParetoSampler>(isa);
         const double t0 = now(), c0 = cpu_now();
-#pragma omp parallel num_threads(threads)
-        ek(et);
+        exit_times_1d(well, pareto, p, key, 0, y0.data(), a.w2_particles, 0.0, kInf, std::int64_t{1} << 40, eo, threads,
+                      stop, isa);
         best = std::min(best, now() - t0);
         best_cpu = std::min(best_cpu, cpu_now() - c0);
         total = 0;
@@ -187,14 +174,15 @@ int main(int argc, char** argv) {
                   isa_name(isa), threads, total / best, total / best_cpu, total / a.w2_particles);
     }
   }
-  // W2 equality: a few particles replayed with scalar step_1d
-  {
-    const std::size_t m = 64;
+  // W2 equality, every ISA: particles replayed with scalar step_1d (more particles than lanes: lanes refill)
+  for (const Isa isa : isas) {
+    if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) continue;
+    const std::size_t m = 256;
     std::vector<double> y0(m, 1.0), pos(m);
     std::vector<std::int64_t> steps(m);
     std::vector<std::uint8_t> ex(m), nfe(m);
     ExitOutputs eo{steps.data(), pos.data(), ex.data(), nfe.data()};
-    exit_times_1d(well, pareto, p, key, 0, y0.data(), m, 0.0, kInf, std::int64_t{1} << 40, eo, 2, stop);
+    exit_times_1d(well, pareto, p, key, 0, y0.data(), m, 0.0, kInf, std::int64_t{1} << 40, eo, 2, stop, isa);
     for (std::size_t i = 0; i < m; ++i) {
       double x = 1.0;
       std::int64_t k = 0;

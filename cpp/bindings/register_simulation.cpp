@@ -69,7 +69,7 @@ py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::di
   }
   if (n_basins > 0) {
     py::array_t<std::int64_t> o({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(n_basins)});
-    std::fill(o.mutable_data(), o.mutable_data() + o.size(), 0);
+    // zeroed by the kernels, row by row in parallel
     out.occupancy = o.mutable_data();
     occupancy = o;
   }

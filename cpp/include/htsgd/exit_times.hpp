@@ -173,10 +173,10 @@ ExitLanesFn<L, S> exit_lanes_for(Isa isa) {
 template <class L, class S>
 void exit_times_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std::uint32_t first_particle,
                    const double* x0, std::size_t n, double lo, double hi, std::int64_t max_steps,
-                   const ExitOutputs& out, int n_threads, const StopFlag& stop) {
+                   const ExitOutputs& out, int n_threads, const StopFlag& stop, Isa isa = active_isa()) {
   std::atomic<std::size_t> next{0};
   const lanes::ExitTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, lo, hi, max_steps, out, next, stop};
-  const auto kernel = lanes::exit_lanes_for<L, S>(active_isa());
+  const auto kernel = lanes::exit_lanes_for<L, S>(isa);
   // Each thread runs kLanes particles side by side and refills a lane from the shared counter when its
   // particle exits; fewer particles than lanes * threads just leave lanes idle.
   const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(resolve_threads(n_threads)),

@@ -48,7 +48,7 @@ struct RunOutputs {
   double* final = nullptr;            // (n, d); may alias x0 (each particle is read before it is written)
   double* trajectory = nullptr;       // (n_steps / record_every, n, d) or nullptr
   std::int64_t record_every = 0;
-  std::int64_t* occupancy = nullptr;  // (n, n_basins) or nullptr
+  std::int64_t* occupancy = nullptr;  // (n, n_basins) or nullptr; the kernels zero each row before counting
   NonfiniteLog* nonfinite = nullptr;  // particles that became non-finite
 };
 
@@ -125,6 +125,7 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   alignas(64) std::uint64_t particle[W], step[W];
   StepNoise<W, N, S> noise;
   alignas(64) std::int64_t bad[W], cnt[kLaneBasins][W];
+  if (out.occupancy) std::fill(out.occupancy + begin * n_basins, out.occupancy + (begin + count) * n_basins, 0);
   for (int l = 0; l < W; ++l) {
     const std::size_t i = begin + std::min<std::size_t>(static_cast<std::size_t>(l), count - 1);
     x[l] = t.x0[i];  // padding lanes repeat the last particle and are never written back
@@ -192,11 +193,15 @@ RunChunkFn<L, S> run_chunk_for(Isa isa) {
 template <class L, class S>
 void run_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std::uint32_t first_particle,
             const double* x0, std::size_t n, std::int64_t n_steps, const std::vector<double>& basin_edges,
-            const RunOutputs& out, int n_threads, const StopFlag& stop) {
+            const RunOutputs& out, int n_threads, const StopFlag& stop, Isa isa = active_isa()) {
   const lanes::RunTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, n_steps, basin_edges, out, stop};
-  const auto kernel = lanes::run_chunk_for<L, S>(active_isa());
+  const auto kernel = lanes::run_chunk_for<L, S>(isa);
   const auto n_blocks = static_cast<std::int64_t>((n + kBlock - 1) / kBlock);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(n_threads))
+  // Threads take about 1e5 particle-steps at a time: handing out a chunk then costs nothing next to it,
+  // and there are still enough chunks for the threads to finish together.
+  const int per_take = static_cast<int>(std::clamp<std::int64_t>(
+      100000 / (static_cast<std::int64_t>(kBlock) * std::max<std::int64_t>(n_steps, 1)), 1, 64));
+#pragma omp parallel for schedule(dynamic, per_take) num_threads(resolve_threads(n_threads))
   for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
     if (stop_requested(stop)) continue;  // interrupted: the remaining chunks are skipped (results discarded)
     const std::size_t begin = static_cast<std::size_t>(blk) * kBlock;
@@ -221,6 +226,7 @@ void run_nd(const L& landscape, const S& sampler, const StepND& p, Key key, std:
       if (stop_requested(stop)) continue;
       const auto i = static_cast<std::size_t>(ii);
       std::copy(x0 + i * d, x0 + (i + 1) * d, x.begin());
+      if (out.occupancy) std::fill(out.occupancy + i * n_basins, out.occupancy + (i + 1) * n_basins, 0);
       std::int64_t bad = 0;
       for (std::int64_t k = 1; k <= n_steps; ++k) {
         step_nd(landscape, sampler, p, key, first_particle + static_cast<std::uint32_t>(i),
