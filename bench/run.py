@@ -157,6 +157,14 @@ def main(argv=None) -> int:
         rates["W2 numba"] = line(f"numba parallel ({reference.numba.get_num_threads()} threads)", float(st.sum()), t,
                                  f"  mean exit {st.mean():.4g}", key="W2 numba")
 
+    # ------------------------------------------------------------------ other laws
+    print("\nW1 with the other noise laws (SIMD lanes for every law; exact samplers), htsgd, all threads")
+    for noise in (htsgd.Gaussian(reference.SCALE), htsgd.StudentT(reference.ALPHA, reference.SCALE),
+                  htsgd.Stable(reference.ALPHA, reference.SCALE)):
+        sgd = htsgd.HeavyTailedSGD(DoubleWell(), lr=reference.LR, noise=noise, truncation=reference.B)
+        t, _ = best_time(lambda: sgd.run(1.0, s1, n_particles=n1, rng=1), args.repeat)
+        line(repr(noise), n1 * s1, t)
+
     # ------------------------------------------------------------------ scaling
     print("\nScaling of W1 (time linear in n_particles and n_steps: the rate stays flat)")
     for n, s in ((n1 // 10, s1), (n1, s1), (4 * n1, s1 // 4), (n1 // 10, 4 * s1), (n1 // 10, s1 // 4)):

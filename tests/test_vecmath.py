@@ -20,37 +20,13 @@ import pytest
 
 from htsgd import _core
 
-M0, M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
-W0, W1 = 0x9E3779B9, 0xBB67AE85
-MASK = np.uint64(0xFFFFFFFF)
-SAMPLING = 1  # Stream::Sampling
-
-
-def philox(c0, c1, c2, c3, k0: int, k1: int):
-    """Philox4x32-10 on uint64 arrays holding 32-bit words."""
-    c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint64) for c in (c0, c1, c2, c3))
-    for _ in range(10):
-        p0, p1 = c0 * M0, c2 * M1
-        c0, c1, c2, c3 = (p1 >> np.uint64(32)) ^ c1 ^ np.uint64(k0), p1 & MASK, (p0 >> np.uint64(32)) ^ c3 ^ np.uint64(k1), p0 & MASK
-        k0, k1 = (k0 + W0) & 0xFFFFFFFF, (k1 + W1) & 0xFFFFFFFF
-    return c0, c1, c2, c3
+from philox_reference import half_block_uniforms, philox
 
 
 def sampling_uniforms(seed: int, n: int):
-    """U and sign bit of variate i of fill_noise(seed, counter=0): sampling.hpp's addressing.
-
-    Variate i is step i + 1 of particle 0; Pareto is a half-block law (streams.hpp): step s reads block
-    (s + 1) // 2, words 0-1 for odd s and 2-3 for even s, U from the pair and the sign from bit 0 of its
-    low word.
-    """
-    h = philox([0], [0], [SAMPLING], [0x5A3D], seed & 0xFFFFFFFF, seed >> 32)
-    k0, k1 = int(h[0][0]), int(h[1][0])
-    step = np.arange(n, dtype=np.uint64) + np.uint64(1)
-    block = (step + np.uint64(1)) >> np.uint64(1)
-    zeros = np.zeros(n, dtype=np.uint64)
-    b0, b1, b2, b3 = philox(zeros, block & MASK, (block >> np.uint64(32)) | np.uint64(SAMPLING << 24), zeros, k0, k1)
-    odd = (step & np.uint64(1)).astype(bool)
-    hi, lo = np.where(odd, b0, b2), np.where(odd, b1, b3)
+    """U and sign bit of variate i of fill_noise(seed, counter=0) for Pareto, a half-block law (streams.hpp):
+    U from the variate's word pair and the sign from bit 0 of its low word."""
+    hi, lo, _, _ = half_block_uniforms(seed, n)
     bits = ((hi << np.uint64(32)) | lo) >> np.uint64(12)
     u = (bits.astype(np.float64) + 0.5) * 2.0**-52
     return u, (lo & np.uint64(1)).astype(bool)

@@ -1,5 +1,5 @@
 // Self-timing C++ benchmark of the core kernels (no Python): items (variates or particle-steps) per second
-// for the Pareto sampler, one 1-D step, the run kernel (W1) and the exit-time loop (W2), per ISA variant
+// for the samplers of every law, one 1-D step, the run kernel (W1) and the exit-time loop (W2), per ISA variant
 // and thread count. It checks that every variant gives the same bits as the scalar reference path.
 //   cmake -S . -B build/bench -DHTSGD_BUILD_BENCH=ON && cmake --build build/bench -j2 --target htsgd_bench
 //   build/bench/bench/cpp/htsgd_bench [--quick]
@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "htsgd/dynamics.hpp"
@@ -76,25 +77,29 @@ int main(int argc, char** argv) {
   int bad = 0;
   std::printf("cpu ISA: %s (active: %s)\n", isa_name(cpu_isa()), isa_name(active_isa()));
 
-  // --- sampler: scalar path (draw: one ParetoSampler variate per call), variates per second
-  const std::size_t n_var = 20000000;
-  std::vector<double> ref_var(n_var);
-  {
-    const double t0 = now();
-    for (std::size_t i = 0; i < n_var; ++i) ref_var[i] = draw(pareto, key, Stream::Sampling, 0, i + 1, 0);
-    const double dt = now() - t0;
-    std::printf("sampler  scalar ParetoSampler         %10.3g variates/s\n", n_var / dt);
-  }
-  // --- sampler: the fill kernel in SIMD lanes per ISA (one thread), and equality with the scalar path
-  for (const Isa isa : {Isa::Baseline, Isa::Avx2, Isa::Avx512}) {
-    if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) continue;
-    std::vector<double> out(n_var);
-    const auto kernel = lanes::fill_chunk_for<ParetoSampler, double>(isa);
-    const double t0 = now();
-    for (std::size_t b = 0; b < n_var; b += kFillChunk) kernel(pareto, key, b, std::min(kFillChunk, n_var - b), out.data() + b);
-    const double dt = now() - t0;
-    std::printf("sampler  lanes %-8s 1 thread          %10.3g variates/s\n", isa_name(isa), n_var / dt);
-    if (std::memcmp(out.data(), ref_var.data(), n_var * 8) != 0) bad |= fail("sampler lanes vs scalar");
+  // --- samplers, every law: scalar path (draw, one variate per call) and the fill kernel in SIMD lanes per
+  // ISA (one thread), variates per second, and equality of the two
+  const std::size_t n_var = a.w1_particles * 20;
+  const NoiseLaw laws[] = {law, {NoiseKind::Gaussian, 2.0, 0.2}, {NoiseKind::StudentT, 1.5, 0.2}, {NoiseKind::Stable, 1.5, 0.2}};
+  const char* law_names[] = {"Pareto", "Gaussian", "StudentT", "Stable"};
+  for (int li = 0; li < 4; ++li) {
+    with_sampler(laws[li], [&](const auto& sampler) {
+      using S = std::decay_t<decltype(sampler)>;
+      std::vector<double> ref_var(n_var), out(n_var);
+      double t0 = now();
+      for (std::size_t i = 0; i < n_var; ++i) ref_var[i] = draw(sampler, key, Stream::Sampling, 0, i + 1, 0);
+      std::printf("sampler  %-8s scalar                  %10.3g variates/s\n", law_names[li], n_var / (now() - t0));
+      for (const Isa isa : {Isa::Baseline, Isa::Avx2, Isa::Avx512}) {
+        if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) continue;
+        const auto kernel = lanes::fill_chunk_for<S, double>(isa);
+        t0 = now();
+        for (std::size_t b = 0; b < n_var; b += kFillChunk)
+          kernel(sampler, key, b, std::min(kFillChunk, n_var - b), out.data() + b);
+        std::printf("sampler  %-8s lanes %-8s 1 thread %10.3g variates/s\n", law_names[li], isa_name(isa),
+                    n_var / (now() - t0));
+        if (std::memcmp(out.data(), ref_var.data(), n_var * 8) != 0) bad |= fail("sampler lanes vs scalar");
+      }
+    });
   }
 
   // --- one step: scalar step_1d reference for a small run, then the run kernel per ISA / threads

@@ -41,6 +41,23 @@ void register_noise(py::module_& m) {
       py::arg("out"), py::arg("law"), py::arg("alpha"), py::arg("scale"), py::arg("seed"), py::arg("counter"),
       py::arg("n_threads") = 0,
       "Fill `out` in place with i.i.d. variates; variate i depends only on (seed, counter, i).");
+  m.def(
+      "fill_noise_reference",
+      [](py::array_t<double> out, const std::string& law, double alpha, double scale, std::uint64_t seed,
+         std::uint64_t counter) {
+        if (!(out.flags() & py::array::c_style) || !out.writeable())
+          throw std::invalid_argument("out must be a writable C-contiguous float64 array");
+        py::dict spec;
+        spec["kind"] = law;
+        spec["alpha"] = alpha;
+        spec["scale"] = scale;
+        const NoiseLaw noise = noise_from_spec(spec);
+        double* data = out.mutable_data();
+        const auto n = static_cast<std::size_t>(out.size());
+        run_interruptible([&](const StopFlag&) { fill_noise_reference(noise, seed, counter, data, n); });
+      },
+      py::arg("out").noconvert(), py::arg("law"), py::arg("alpha"), py::arg("scale"), py::arg("seed"), py::arg("counter"),
+      "fill_noise through the scalar samplers, one variate at a time: the reference of the SIMD lanes (tests).");
 }
 
 }  // namespace htsgd::bindings

@@ -58,8 +58,7 @@ inline void step_nd(const L& landscape, const S& sampler, const StepND& p, Key k
     const GaussianSampler normal(NoiseLaw{NoiseKind::Gaussian, 2.0, 1.0});
     double ss = 0.0;
     for (std::size_t j = 0; j < d; ++j) {
-      BlockSource src(key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(j));
-      s.w[j] = normal(src);
+      s.w[j] = draw(normal, key, Stream::Dynamics, particle, step, static_cast<std::uint32_t>(j));
       ss += s.w[j] * s.w[j];
     }
     const double radius =

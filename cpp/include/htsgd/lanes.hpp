@@ -38,24 +38,26 @@ constexpr std::size_t kLaneBasins = 8;  // occupancy counted in lane registers u
 // Particle ids are held as 64-bit lanes (values < 2^32) so that they load straight into vectors.
 // ---------------------------------------------------------------------------------------------- noise
 // z[l] = the noise of (particle[l], step[l]) in `stream` (the step noise: Dynamics), slot 0, for a
-// whole-block law (rejection samplers, libm-based laws): one BlockSource per lane.
+// whole-block law: one BlockSource per lane. The vector overloads below take the laws they know.
 template <int W, int N, class S>
 HTSGD_INLINE void noise_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* step,
                               double* z, Stream stream = Stream::Dynamics) {
   for (int l = 0; l < W; ++l) z[l] = draw(sampler, key, stream, static_cast<std::uint32_t>(particle[l]), step[l], 0);
 }
 
+#if !HTSGD_VECTOR_EXT
 // A half-block law's two steps of one block per lane: odd[l] and even[l] are the noise of steps 2m - 1 and
-// 2m of particle[l], m = block[l] (streams.hpp), slot 0. Scalar version; the vector one follows.
+// 2m of particle[l], m = block[l] (streams.hpp), slot 0.
 template <int W, int N, class S>
 HTSGD_INLINE void noise_pair_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* block,
                                    double* odd, double* even, Stream stream = Stream::Dynamics) {
   for (int l = 0; l < W; ++l) {
     const Counter b = BlockSource(key, stream, static_cast<std::uint32_t>(particle[l]), block[l], 0).next();
-    odd[l] = sampler.from_words(b[0], b[1]);
-    even[l] = sampler.from_words(b[2], b[3]);
+    odd[l] = sampler.half(b, 0);
+    even[l] = sampler.half(b, 1);
   }
 }
+#endif
 
 #if HTSGD_VECTOR_EXT
 // (a mod 2^32) * m for 64-bit lanes, m < 2^32: one (V)PMULUDQ on x86 (the generic a * m would be a full
@@ -75,9 +77,9 @@ HTSGD_INLINE typename Vec<N>::u mul_lo32(typename Vec<N>::u a, typename Vec<N>::
   return (a & 0xFFFFFFFFull) * m;
 }
 
-// Philox4x32-10 of the counters {slot << 12 (attempt 0), step bits 0-31, step bits 32-55 | stream << 24,
-// particle} (streams.hpp's addressing) for N lanes at once: the block BlockSource(key, stream[l],
-// particle[l], step[l], slot).next() of every lane. Words are held in 64-bit lanes so that the 32x32->64
+// Philox4x32-10 of the counters {slot << 12 | attempt[l], step bits 0-31, step bits 32-55 | stream << 24,
+// particle} (streams.hpp's addressing) for N lanes at once: block number attempt[l] (0: the first) of
+// BlockSource(key, stream[l], particle[l], step[l], slot) for every lane. Words are held in 64-bit lanes so that the 32x32->64
 // products are lane products; only the low 32 bits of each returned word are meaningful (the multiplies
 // read only those, and the high halves left by the products are for the caller to drop). `stream` holds
 // Stream values per lane (a splat when all lanes read the same stream).
@@ -88,10 +90,11 @@ struct PhiloxLanes {
 
 template <int N>
 HTSGD_INLINE PhiloxLanes<N> philox_lanes(Key key, typename Vec<N>::u stream, typename Vec<N>::u particle,
-                                         typename Vec<N>::u step, std::uint32_t slot = 0) {
+                                         typename Vec<N>::u step, std::uint32_t slot = 0,
+                                         typename Vec<N>::u attempt = typename Vec<N>::u{}) {
   using vu = typename Vec<N>::u;
   constexpr std::uint64_t kLo32 = 0xFFFFFFFFull;
-  vu c0 = splat_u<N>(static_cast<std::uint64_t>(slot) << 12), c1 = step & kLo32;
+  vu c0 = (static_cast<std::uint64_t>(slot) << 12) | attempt, c1 = step & kLo32;
   vu c2 = (step >> 32) | (stream << 24), c3 = particle;
   std::uint64_t k0 = key[0], k1 = key[1];
   const vu m0 = splat_u<N>(detail::kPhiloxM0), m1 = splat_u<N>(detail::kPhiloxM1);
@@ -116,36 +119,119 @@ HTSGD_INLINE typename Vec<N>::d u01_open_lanes(typename Vec<N>::u hi, typename V
   return (as_d<N>(bits | 0x4330000000000000ull) - (0x1.0p52 - 0.5)) * 0x1.0p-52;
 }
 
-// Pareto: Philox in lanes, then the vectorised transform of both word pairs; identical bits to
-// ParetoSampler::from_words.
 template <int N>
-HTSGD_INLINE typename Vec<N>::d pareto_lanes(const ParetoSampler& sampler, bool small_t, typename Vec<N>::u hi,
-                                             typename Vec<N>::u lo) {
+HTSGD_INLINE typename Vec<N>::d u11_open_lanes(typename Vec<N>::u hi, typename Vec<N>::u lo) {
+  return 2.0 * u01_open_lanes<N>(hi, lo) - 1.0;
+}
+
+// Per-law transforms of one Philox block per lane, the operations of noise.hpp's samplers in the same order.
+// Pareto: both word pairs (ParetoSampler::half).
+template <int N>
+HTSGD_INLINE typename Vec<N>::d pareto_lanes(const ParetoSampler& sampler, typename Vec<N>::u hi, typename Vec<N>::u lo) {
   using vd = typename Vec<N>::d;
+  // -log(U)/alpha <= 36.8/alpha: below 709 (no clamping needed in expm1) unless alpha is tiny.
+  const bool small_t = sampler.neg_inv_alpha > -16.0;
   const vd u = u01_open_lanes<N>(hi, lo);
   const vd t = sampler.neg_inv_alpha * log_kernel_v<N>(u);
   const vd m = sampler.scale * (small_t ? expm1_kernel_v<N, false>(t) : expm1_kernel_v<N, true>(t));
   return as_d<N>(as_u<N>(m) ^ (lo << 63));  // == sign_from(lo) * m
 }
 
-template <int W, int N>
-HTSGD_INLINE void noise_pair_lanes(const ParetoSampler& sampler, Key key, const std::uint64_t* particle,
-                                   const std::uint64_t* block, double* odd, double* even,
-                                   Stream stream_id = Stream::Dynamics) {
+template <int N>
+HTSGD_INLINE void pair_lanes(const ParetoSampler& sampler, const PhiloxLanes<N>& b, typename Vec<N>::d& odd,
+                             typename Vec<N>::d& even) {
+  odd = pareto_lanes<N>(sampler, b.w0, b.w1);
+  even = pareto_lanes<N>(sampler, b.w2, b.w3);
+}
+
+// Gaussian: both Box-Muller normals (GaussianSampler::half).
+template <int N>
+HTSGD_INLINE void pair_lanes(const GaussianSampler& sampler, const PhiloxLanes<N>& b, typename Vec<N>::d& odd,
+                             typename Vec<N>::d& even) {
+  using vd = typename Vec<N>::d;
+  const vd r = sampler.scale * sqrt_v<N>(-2.0 * log_kernel_v<N>(u01_open_lanes<N>(b.w0, b.w1)));
+  vd s, c;
+  sincospi_kernel_v<N>(2.0 * u01_open_lanes<N>(b.w2, b.w3), s, c);
+  odd = r * c;
+  even = r * s;
+}
+
+// A half-block law's two steps of one block per lane: odd[l] and even[l] are the noise of steps 2m - 1 and
+// 2m of particle[l], m = block[l] (streams.hpp), slot 0.
+template <int W, int N, class S>
+HTSGD_INLINE void noise_pair_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* block,
+                                   double* odd, double* even, Stream stream_id = Stream::Dynamics) {
   static_assert(W % N == 0, "lanes come in whole vectors");
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
   const vu stream = splat_u<N>(static_cast<std::uint64_t>(stream_id));
-  // -log(U)/alpha <= 36.8/alpha: below 709 (no clamping needed in expm1) unless alpha is tiny.
-  const bool small_t = sampler.neg_inv_alpha > -16.0;
   for (int v = 0; v < W; v += N) {
     vu bk, pt;
     std::memcpy(&bk, block + v, sizeof bk);
     std::memcpy(&pt, particle + v, sizeof pt);
-    const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, bk);
-    const vd z0 = pareto_lanes<N>(sampler, small_t, b.w0, b.w1), z1 = pareto_lanes<N>(sampler, small_t, b.w2, b.w3);
+    vd z0, z1;
+    pair_lanes<N>(sampler, philox_lanes<N>(key, stream, pt, bk), z0, z1);
     std::memcpy(odd + v, &z0, sizeof z0);
     std::memcpy(even + v, &z1, sizeof z1);
+  }
+}
+
+// Stable: one block per variate (StableSampler::from_block).
+template <int W, int N>
+HTSGD_INLINE void noise_lanes(const StableSampler& sampler, Key key, const std::uint64_t* particle,
+                              const std::uint64_t* step, double* z, Stream stream_id = Stream::Dynamics) {
+  static_assert(W % N == 0, "lanes come in whole vectors");
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
+  const vu stream = splat_u<N>(static_cast<std::uint64_t>(stream_id));
+  for (int v = 0; v < W; v += N) {
+    vu st, pt;
+    std::memcpy(&st, step + v, sizeof st);
+    std::memcpy(&pt, particle + v, sizeof pt);
+    const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, st);
+    const vd a = u01_open_lanes<N>(b.w0, b.w1) - 0.5;
+    const vd w = -log_kernel_v<N>(u01_open_lanes<N>(b.w2, b.w3));
+    vd s_alpha, c_alpha, s_v, c_v, s_rest, c_rest;
+    sincospi_kernel_v<N>(sampler.alpha * a, s_alpha, c_alpha);
+    sincospi_kernel_v<N>(a, s_v, c_v);
+    sincospi_kernel_v<N>(sampler.one_minus_alpha * a, s_rest, c_rest);
+    const vd zv = sampler.scale * (sampler.cauchy ? s_v / c_v
+                                                  : s_alpha * exp_kernel_v<N>(sampler.neg_inv_alpha * log_kernel_v<N>(c_v) +
+                                                                              sampler.power * log_kernel_v<N>(c_rest / w)));
+    std::memcpy(z + v, &zv, sizeof zv);
+  }
+}
+
+// Student t: Bailey's rejection in rounds. Every round draws the next attempt of the lanes not yet
+// accepted (StudentTSampler's loop, lane by lane); the transform runs once on the accepted (u, w).
+template <int W, int N>
+HTSGD_INLINE void noise_lanes(const StudentTSampler& sampler, Key key, const std::uint64_t* particle,
+                              const std::uint64_t* step, double* z, Stream stream_id = Stream::Dynamics) {
+  static_assert(W % N == 0, "lanes come in whole vectors");
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
+  using vi = typename Vec<N>::i;
+  const vu stream = splat_u<N>(static_cast<std::uint64_t>(stream_id));
+  for (int v = 0; v < W; v += N) {
+    vu st, pt;
+    std::memcpy(&st, step + v, sizeof st);
+    std::memcpy(&pt, particle + v, sizeof pt);
+    vd u = splat<N>(0.0), w = splat<N>(0.5);  // never accepted (probability (1 - pi/4)^4096): Z = 0, as scalar
+    vi open = vi{} - 1;                        // all-ones: lane still rejecting
+    for (std::uint32_t attempt = 0; attempt < kMaxAttempts; ++attempt) {
+      const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, st, 0, splat_u<N>(attempt));
+      const vd uu = u11_open_lanes<N>(b.w0, b.w1), vv = u11_open_lanes<N>(b.w2, b.w3);
+      const vd ww = uu * uu + vv * vv;
+      const vi take = (ww < 1.0 ? vi{} - 1 : vi{}) & open;
+      u = take != 0 ? uu : u;
+      w = take != 0 ? ww : w;
+      open &= ~take;
+      bool any = false;
+      for (int l = 0; l < N; ++l) any |= open[l] != 0;
+      if (!any) break;
+    }
+    const vd zv = sampler.scale * u * sqrt_v<N>(sampler.df * expm1_kernel_v<N>(sampler.neg_two_over_df * log_kernel_v<N>(w)) / w);
+    std::memcpy(z + v, &zv, sizeof zv);
   }
 }
 #endif

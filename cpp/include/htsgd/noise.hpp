@@ -19,17 +19,18 @@ struct NoiseLaw {
   double scale = 1.0;
 };
 
-constexpr double kPi = 3.14159265358979323846;
 
 namespace detail {
 inline double sign_from(std::uint32_t word) { return (word & 1u) ? -1.0 : 1.0; }
 }  // namespace detail
 
+// Every transform uses the branch-free kernels of vecmath.hpp (log, expm1, exp, sincospi; max relative
+// error < 4e-16 each) and IEEE sqrt/division, never libm, so that the lane kernels (lanes.hpp) vectorise it
+// and give the same bits as these scalar paths.
+
 // Symmetric Lomax: |Z| = scale * (U^(-1/alpha) - 1), exact tail (1 + x/scale)^-alpha. expm1 keeps full
 // relative accuracy for small variates (U near 1). Half a block per variate (a half-block law, streams.hpp):
 // U from a word pair (hi, lo), 52 bits, and the sign from bit 0 of lo, which U does not use.
-// log and expm1 are the branch-free kernels of vecmath.hpp (max relative error < 4e-16 each), so that the
-// lane kernels (lanes.hpp) vectorise this transform and give the same bits as this scalar path.
 struct ParetoSampler {
   static constexpr bool kHalfBlock = true;
   double scale, neg_inv_alpha;
@@ -38,62 +39,81 @@ struct ParetoSampler {
     return scale * expm1_kernel(neg_inv_alpha * log_kernel(u01_open(hi, lo)));
   }
   double from_words(std::uint32_t hi, std::uint32_t lo) const { return detail::sign_from(lo) * magnitude(hi, lo); }
+  // the variate of the odd (half 0) or the even (half 1) step of block b
+  double half(const Counter& b, unsigned which) const { return from_words(b[2 * which], b[2 * which + 1]); }
 };
 
 // Symmetric alpha-stable by Chambers-Mallows-Stuck, characteristic function exp(-|scale t|^alpha):
-// V ~ U(-pi/2, pi/2), W ~ Exp(1). Symmetric in V, so no separate sign. Stable(2, s) = N(0, 2 s^2).
+// V = pi a with a ~ U(-1/2, 1/2), W ~ Exp(1),
+//   Z = scale sin(alpha V) cos(V)^(-1/alpha) (cos((1 - alpha) V) / W)^((1 - alpha) / alpha),
+// evaluated as sin(pi alpha a) exp(E), E = -log(cos(pi a)) / alpha + (1 - alpha) / alpha log(cos(pi (1 - alpha) a) / W).
+// The angles are reduced exactly (sincospi), so cos(V) keeps its relative accuracy near V = +-pi/2, where
+// the tail comes from; exp turns the absolute error of E into relative error: max relative error
+// 2.2e-16 (16 + 4 |E|) (tested), |E| < 80 / alpha, so below 1e-13 for alpha >= 1. alpha = 1 (Cauchy):
+// scale tan(pi a). Stable(2, s) = N(0, 2 s^2). One block per variate.
 struct StableSampler {
   static constexpr bool kHalfBlock = false;
-  double alpha, scale;
-  explicit StableSampler(const NoiseLaw& law) : alpha(law.alpha), scale(law.scale) {}
-  double operator()(BlockSource& src) const {
-    const Counter b = src.next();
-    const double v = kPi * (u01_open(b[0], b[1]) - 0.5);
-    const double w = -std::log(u01_open(b[2], b[3]));
-    if (alpha == 1.0) return scale * std::tan(v);
-    const double av = alpha * v;
-    return scale * std::sin(av) / std::pow(std::cos(v), 1.0 / alpha) *
-           std::pow(std::cos(v - av) / w, (1.0 - alpha) / alpha);
+  double alpha, scale, neg_inv_alpha, one_minus_alpha, power;
+  bool cauchy;
+  explicit StableSampler(const NoiseLaw& law)
+      : alpha(law.alpha), scale(law.scale), neg_inv_alpha(-1.0 / law.alpha), one_minus_alpha(1.0 - law.alpha),
+        power((1.0 - law.alpha) / law.alpha), cauchy(law.alpha == 1.0) {}
+  double from_block(const Counter& b) const {
+    const double a = u01_open(b[0], b[1]) - 0.5;  // exact
+    const double w = -log_kernel(u01_open(b[2], b[3]));
+    double s_alpha, c_alpha, s_v, c_v, s_rest, c_rest;
+    sincospi_kernel(alpha * a, s_alpha, c_alpha);
+    sincospi_kernel(a, s_v, c_v);
+    sincospi_kernel(one_minus_alpha * a, s_rest, c_rest);
+    const double general = s_alpha * exp_kernel(neg_inv_alpha * log_kernel(c_v) + power * log_kernel(c_rest / w));
+    return scale * (cauchy ? s_v / c_v : general);
   }
+  double operator()(BlockSource& src) const { return from_block(src.next()); }
 };
 
 // Student t by Bailey's polar method (Math. Comp. 1994): exact, one rejection with probability 1 - pi/4.
+// u, v ~ U(-1, 1) until w = u^2 + v^2 < 1 (w > 0 always: u is an odd multiple of 2^-52), then
+// Z = scale u sqrt(df (w^(-2/df) - 1) / w).
 struct StudentTSampler {
   static constexpr bool kHalfBlock = false;
   double df, scale, neg_two_over_df;
   explicit StudentTSampler(const NoiseLaw& law)
       : df(law.alpha), scale(law.scale), neg_two_over_df(-2.0 / law.alpha) {}
+  double transform(double u, double w) const {
+    return scale * u * std::sqrt(df * expm1_kernel(neg_two_over_df * log_kernel(w)) / w);
+  }
   double operator()(BlockSource& src) const {
     for (std::uint32_t attempt = 0; attempt < kMaxAttempts; ++attempt) {
       const Counter b = src.next();
       const double u = u11_open(b[0], b[1]), v = u11_open(b[2], b[3]);
       const double w = u * u + v * v;
-      if (w < 1.0 && w > 0.0) return scale * u * std::sqrt(df * std::expm1(neg_two_over_df * std::log(w)) / w);
+      if (w < 1.0) return transform(u, w);
     }
     return 0.0;  // unreachable in practice: probability (1 - pi/4)^4096
   }
 };
 
-// Box-Muller; one normal per block (the cosine branch).
+// Box-Muller, both normals of a block (a half-block law, streams.hpp): R = scale sqrt(-2 log U1),
+// (R cos(2 pi U2), R sin(2 pi U2)) for the odd and the even step.
 struct GaussianSampler {
-  static constexpr bool kHalfBlock = false;
+  static constexpr bool kHalfBlock = true;
   double scale;
   explicit GaussianSampler(const NoiseLaw& law) : scale(law.scale) {}
-  double operator()(BlockSource& src) const {
-    const Counter b = src.next();
-    const double r = std::sqrt(-2.0 * std::log(u01_open(b[0], b[1])));
-    return scale * r * std::cos(2.0 * kPi * u01_open(b[2], b[3]));
+  double half(const Counter& b, unsigned which) const {
+    const double r = scale * std::sqrt(-2.0 * log_kernel(u01_open(b[0], b[1])));
+    double s, c;
+    sincospi_kernel(2.0 * u01_open(b[2], b[3]), s, c);
+    return r * (which == 0 ? c : s);
   }
 };
 
-// The variate of (stream, particle, step, slot) under streams.hpp's addressing: half-block laws read one
-// word pair of block (step + 1) / 2, whole-block laws read the blocks of `step` from the first on.
+// The variate of (stream, particle, step, slot) under streams.hpp's addressing: half-block laws take their
+// half of block (step + 1) / 2, whole-block laws read the blocks of `step` from the first on.
 template <class S>
 inline double draw(const S& sampler, Key key, Stream stream, std::uint32_t particle, std::uint64_t step,
                    std::uint32_t slot) {
   if constexpr (S::kHalfBlock) {
-    const Counter b = BlockSource(key, stream, particle, half_block_index(step), slot).next();
-    return half_block_pair(step) == 0 ? sampler.from_words(b[0], b[1]) : sampler.from_words(b[2], b[3]);
+    return sampler.half(BlockSource(key, stream, particle, half_block_index(step), slot).next(), half_block_pair(step));
   } else {
     BlockSource src(key, stream, particle, step, slot);
     return sampler(src);

@@ -91,4 +91,14 @@ void fill_noise(const NoiseLaw& law, std::uint64_t seed, std::uint64_t counter, 
   });
 }
 
+// The same variates one at a time through the scalar samplers (draw): the reference the lanes are tested
+// against.
+inline void fill_noise_reference(const NoiseLaw& law, std::uint64_t seed, std::uint64_t counter, double* out,
+                                 std::size_t n) {
+  const Key key = derive_key(seed, counter);
+  with_sampler(law, [&](const auto& sampler) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = draw(sampler, key, Stream::Sampling, 0, i + 1, 0);
+  });
+}
+
 }  // namespace htsgd

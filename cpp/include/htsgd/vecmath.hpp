@@ -8,12 +8,24 @@
 //   log_kernel(x), x positive normal:          max relative error < 2.5e-16 (about 1 ulp; fdlibm's scheme)
 //   expm1_kernel(t), -40 <= t <= 709.78:       max relative error < 4e-16 (argument reduction by ln 2,
 //                                              Taylor polynomial of degree 13 on |r| <= ln2/2, Estrin)
-// Both are far inside the 1e-12 budget of the issue. Inputs outside those ranges: log_kernel is only
-// called on uniforms in (0, 1); expm1_kernel returns -1 below -40 (exact to double precision), +inf above
-// 709.78, and NaN for NaN.
+//   exp_kernel(t), -745 <= t <= 709.78:        max relative error < 4e-16 for normal results (the same
+//                                              reduction and polynomial, 2^k applied in two exact halves)
+//   sincospi_kernel(a), |a| <= 4:              sin(pi a), cos(pi a); max absolute error < 2.5e-16 and
+//                                              relative < 4e-16 away from their zeros (2a = n + f exactly,
+//                                              fdlibm's sin/cos polynomials on f pi/2)
+// All are far inside the 1e-12 budget of the issue. Inputs outside those ranges: log_kernel is only
+// called on uniforms in (0, 1) and other positive normals; expm1_kernel returns -1 below -40 (exact to double
+// precision), +inf above 709.78, and NaN for NaN; exp_kernel returns 0 below -746 and +inf above 709.78.
 #pragma once
 #include <cstdint>
 #include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HTSGD_X86_SQRT_BUILTINS 1
+#include <immintrin.h>  // declares the x86 builtins used by sqrt_v
+#else
+#define HTSGD_X86_SQRT_BUILTINS 0
+#endif
 
 #if defined(__GNUC__)
 #define HTSGD_INLINE inline __attribute__((always_inline))
@@ -51,6 +63,14 @@ constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits: k
 constexpr double kLn2Lo = 1.90821492927058770002e-10;
 constexpr double kInvLn2 = 1.44269504088896338700e+00;
 constexpr std::uint64_t kSqrtHalfBits = 0x3FE6A09E667F3BCDull;  // sqrt(1/2)
+// fdlibm k_sin.c / k_cos.c: minimax polynomials for sin and cos on |r| <= pi/4.
+constexpr double kS1 = -1.66666666666666324348e-01, kS2 = 8.33333333332248946124e-03,
+                 kS3 = -1.98412698298579493134e-04, kS4 = 2.75573137070700676789e-06,
+                 kS5 = -2.50507602534068634195e-08, kS6 = 1.58969099521155010221e-10;
+constexpr double kC1 = 4.16666666666666019037e-02, kC2 = -1.38888888888741095749e-03,
+                 kC3 = 2.48015872894767294178e-05, kC4 = -2.75573143513906633035e-07,
+                 kC5 = 2.08757232129817482790e-09, kC6 = -1.13596475577881948265e-11;
+constexpr double kPio2 = 1.57079632679489655800e+00;
 }  // namespace detail
 
 // Natural log of a positive normal double (no special cases: the samplers only pass uniforms in (0,1)).
@@ -91,6 +111,60 @@ HTSGD_INLINE double expm1_kernel(double t) {
   const double p = r + r2 * q;  // expm1(r)
   const double half_scale = double_of((km1 + 1023u) << 52);  // 2^(k-1), k-1 in [-59, 1023]
   return 2.0 * (half_scale * p + (half_scale - 0.5));
+}
+
+// exp(t) = 2^k (1 + expm1(r)), expm1_kernel's reduction and polynomial. 2^k is applied as 2^k1 * 2^k2,
+// k1 = floor(k / 2): both factors are normal for |k| <= 1076, so a subnormal result is rounded once.
+HTSGD_INLINE double exp_kernel(double t) {
+  using namespace detail;
+  t = t < -746.0 ? -746.0 : t;  // NaN passes through
+  t = t > 710.0 ? 710.0 : t;
+  const double shifted = t * kInvLn2 + 0x1.8p52;
+  const double kd = shifted - 0x1.8p52;
+  const std::uint64_t kb = bits_of(shifted) - 0x4338000000000000ull + 2048u;  // k + 2048 > 0
+  const std::uint64_t k1b = kb >> 1;                                          // floor(k / 2) + 1024
+  const std::uint64_t k2b = kb - k1b;                                         // k - floor(k / 2) + 1024
+  const double r = (t - kd * kLn2Hi) - kd * kLn2Lo;
+  const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const double a0 = 0.5 + r * (1.0 / 6.0), a1 = 1.0 / 24.0 + r * (1.0 / 120.0);
+  const double a2 = 1.0 / 720.0 + r * (1.0 / 5040.0), a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+  const double a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+  const double q = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + r8 * (a4 + r2 * a5);
+  const double p = r + r2 * q;
+  return ((1.0 + p) * double_of((k1b - 1u) << 52)) * double_of((k2b - 1u) << 52);  // biases: 1024 - 1023
+}
+
+namespace detail {
+// fdlibm's kernels with no tail (y = 0): sin and cos of |r| <= pi/4.
+HTSGD_INLINE double sin_poly(double r) {
+  const double z = r * r, v = z * r;
+  const double p = kS2 + z * (kS3 + z * (kS4 + z * (kS5 + z * kS6)));
+  return r + v * (kS1 + z * p);
+}
+HTSGD_INLINE double cos_poly(double r) {
+  const double z = r * r;
+  const double p = z * (kC1 + z * (kC2 + z * (kC3 + z * (kC4 + z * (kC5 + z * kC6)))));
+  // |r| >= 0.3: 1 - z/2 as (1 - qx) - (z/2 - qx), qx ~ r^2/4 with a short mantissa, so that 1 - qx is exact
+  const std::uint64_t ar = bits_of(r) & 0x7FFFFFFFFFFFFFFFull;
+  const double qx = ar >= 0x3FE9000100000000ull ? 0.28125 : double_of((ar - 0x0020000000000000ull) & 0xFFFFFFFF00000000ull);
+  const double small = 1.0 - (0.5 * z - z * p);
+  const double large = (1.0 - qx) - ((0.5 * z - qx) - z * p);
+  return ar < 0x3FD3333300000000ull ? small : large;
+}
+}  // namespace detail
+
+// sin(pi a) and cos(pi a), |a| <= 4: 2a = n + f exactly (n the nearest integer), r = f pi/2 (one rounding),
+// then the quadrant n mod 4 swaps and negates fdlibm's sin/cos of r.
+HTSGD_INLINE void sincospi_kernel(double a, double& sin_out, double& cos_out) {
+  using namespace detail;
+  const double t = 2.0 * a;
+  const double shifted = t + 0x1.8p52;
+  const std::uint64_t q = bits_of(shifted);  // n mod 4 in its low bits
+  const double r = (t - (shifted - 0x1.8p52)) * kPio2;
+  const double sr = sin_poly(r), cr = cos_poly(r);
+  const double s = (q & 1u) ? cr : sr, c = (q & 1u) ? sr : cr;
+  sin_out = double_of(bits_of(s) ^ ((q & 2u) << 62));
+  cos_out = double_of(bits_of(c) ^ (((q + 1u) & 2u) << 62));
 }
 
 // ------------------------------------------------------------------------------ SIMD vector versions
@@ -168,6 +242,68 @@ HTSGD_INLINE typename Vec<N>::d expm1_kernel_v(typename Vec<N>::d t) {
   const vd p = r + r2 * q;
   const vd half_scale = as_d<N>((km1 + 1023u) << 52);
   return 2.0 * (half_scale * p + (half_scale - 0.5));
+}
+
+template <int N>
+HTSGD_INLINE typename Vec<N>::d exp_kernel_v(typename Vec<N>::d t) {
+  using namespace detail;
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
+  t = t < -746.0 ? splat<N>(-746.0) : t;
+  t = t > 710.0 ? splat<N>(710.0) : t;
+  const vd shifted = t * kInvLn2 + 0x1.8p52;
+  const vd kd = shifted - 0x1.8p52;
+  const vu kb = as_u<N>(shifted) - 0x4338000000000000ull + 2048u;
+  const vu k1b = kb >> 1;
+  const vu k2b = kb - k1b;
+  const vd r = (t - kd * kLn2Hi) - kd * kLn2Lo;
+  const vd r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const vd a0 = 0.5 + r * (1.0 / 6.0), a1 = 1.0 / 24.0 + r * (1.0 / 120.0);
+  const vd a2 = 1.0 / 720.0 + r * (1.0 / 5040.0), a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+  const vd a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+  const vd q = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + r8 * (a4 + r2 * a5);
+  const vd p = r + r2 * q;
+  return ((1.0 + p) * as_d<N>((k1b - 1u) << 52)) * as_d<N>((k2b - 1u) << 52);
+}
+
+template <int N>
+HTSGD_INLINE void sincospi_kernel_v(typename Vec<N>::d a, typename Vec<N>::d& sin_out, typename Vec<N>::d& cos_out) {
+  using namespace detail;
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
+  const vd t = 2.0 * a;
+  const vd shifted = t + 0x1.8p52;
+  const vu q = as_u<N>(shifted);
+  const vd r = (t - (shifted - 0x1.8p52)) * kPio2;
+  const vd z = r * r, v = z * r;
+  const vd sp = kS2 + z * (kS3 + z * (kS4 + z * (kS5 + z * kS6)));
+  const vd sr = r + v * (kS1 + z * sp);
+  const vd cp = z * (kC1 + z * (kC2 + z * (kC3 + z * (kC4 + z * (kC5 + z * kC6)))));
+  using vi = typename Vec<N>::i;  // signed compares: the only 64-bit ones before AVX-512
+  const vu ar = as_u<N>(r) & 0x7FFFFFFFFFFFFFFFull;
+  const vi ari = reinterpret_cast<vi>(ar);
+  const vd qx_mid = as_d<N>((ar - 0x0020000000000000ull) & 0xFFFFFFFF00000000ull);
+  const vd qx = ari >= 0x3FE9000100000000ll ? splat<N>(0.28125) : qx_mid;
+  const vd small = 1.0 - (0.5 * z - z * cp);
+  const vd large = (1.0 - qx) - ((0.5 * z - qx) - z * cp);
+  const vd cr = ari < 0x3FD3333300000000ll ? small : large;
+  const vi odd = reinterpret_cast<vi>(q & 1u);
+  const vd s = odd != 0 ? cr : sr, c = odd != 0 ? sr : cr;
+  sin_out = as_d<N>(as_u<N>(s) ^ ((q & 2u) << 62));
+  cos_out = as_d<N>(as_u<N>(c) ^ (((q + 1u) & 2u) << 62));
+}
+
+// Correctly rounded square root (IEEE), in the ISA of the kernel this is inlined into.
+template <int N>
+HTSGD_INLINE typename Vec<N>::d sqrt_v(typename Vec<N>::d x) {
+#if HTSGD_X86_SQRT_BUILTINS
+  if constexpr (N == 2) return __builtin_ia32_sqrtpd(x);
+  if constexpr (N == 4) return __builtin_ia32_sqrtpd256(x);
+  if constexpr (N == 8) return __builtin_ia32_sqrtpd512_mask(x, x, static_cast<unsigned char>(0xFF), 4);
+#endif
+  typename Vec<N>::d r;
+  for (int i = 0; i < N; ++i) r[i] = __builtin_sqrt(x[i]);
+  return r;
 }
 #else
 #define HTSGD_VECTOR_EXT 0
