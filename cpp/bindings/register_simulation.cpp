@@ -43,7 +43,7 @@ StepND step_nd_from_spec(const py::dict& s, std::size_t dim) {
 py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::dict& step_spec,
              py::array_t<double> state, std::int64_t n_steps, std::uint64_t seed, std::uint32_t first_particle,
              std::int64_t record_every, const CArray<double>& basin_edges_arr, std::size_t n_basins,
-             int n_threads) {
+             int n_threads, bool scalar_reference) {
   if (!(state.flags() & py::array::c_style) || !state.writeable())
     throw std::invalid_argument("state must be a writable C-contiguous float64 array");
   const auto dim = land_spec["dim"].cast<std::size_t>();
@@ -82,7 +82,7 @@ py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::di
   } else {
     const StepND p = step_nd_from_spec(step_spec, d);
     dispatch(landscape_nd_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
-      run_nd(f, s, p, key, first_particle, x, n, n_steps, basin_edges, n_basins, out, n_threads, stop);
+      run_nd(f, s, p, key, first_particle, x, n, n_steps, basin_edges, n_basins, out, n_threads, stop, scalar_reference);
     });
   }
   const auto bad = nonfinite.sorted();
@@ -102,7 +102,8 @@ py::dict run(const py::dict& land_spec, const py::dict& noise_spec, const py::di
 
 py::dict exit_times(const py::dict& land_spec, const py::dict& noise_spec, const py::dict& step_spec,
                     const CArray<double>& x0, const CArray<double>& domain_lo, const CArray<double>& domain_hi,
-                    std::int64_t max_steps, std::uint64_t seed, std::uint32_t first_particle, int n_threads) {
+                    std::int64_t max_steps, std::uint64_t seed, std::uint32_t first_particle, int n_threads,
+                    bool scalar_reference) {
   const auto dim = land_spec["dim"].cast<std::size_t>();
   const auto n = static_cast<std::size_t>(x0.shape(0));
   const std::size_t d = dim == 0 ? 1 : dim;
@@ -128,7 +129,7 @@ py::dict exit_times(const py::dict& land_spec, const py::dict& noise_spec, const
   } else {
     const StepND p = step_nd_from_spec(step_spec, d);
     dispatch(landscape_nd_from_spec(land_spec), law, [&](const auto& f, const auto& s, const StopFlag& stop) {
-      exit_times_nd(f, s, p, key, first_particle, x, n, lo, hi, max_steps, out, n_threads, stop);
+      exit_times_nd(f, s, p, key, first_particle, x, n, lo, hi, max_steps, out, n_threads, stop, scalar_reference);
     });
   }
   py::dict result;
@@ -144,10 +145,12 @@ py::dict exit_times(const py::dict& land_spec, const py::dict& noise_spec, const
 void register_simulation(py::module_& m) {
   m.def("run", &run, py::arg("landscape"), py::arg("noise"), py::arg("step"), py::arg("state"), py::arg("n_steps"),
         py::arg("seed"), py::arg("first_particle"), py::arg("record_every"), py::arg("basin_edges"),
-        py::arg("n_basins"), py::arg("n_threads"));
+        py::arg("n_basins"), py::arg("n_threads"), py::arg("scalar_reference") = false,
+        "scalar_reference: d-dimensional particles one at a time through step_nd (the reference of the SIMD lanes, "
+        "for tests).");
   m.def("exit_times", &exit_times, py::arg("landscape"), py::arg("noise"), py::arg("step"), py::arg("x0"),
         py::arg("domain_lo"), py::arg("domain_hi"), py::arg("max_steps"), py::arg("seed"),
-        py::arg("first_particle"), py::arg("n_threads"));
+        py::arg("first_particle"), py::arg("n_threads"), py::arg("scalar_reference") = false);
 }
 
 }  // namespace htsgd::bindings

@@ -12,19 +12,12 @@
 
 #include "htsgd/dynamics.hpp"
 #include "htsgd/lanes.hpp"
+#include "htsgd/lanes_nd.hpp"
+#include "htsgd/outputs.hpp"
 #include "htsgd/parallel.hpp"
 #include "htsgd/simd.hpp"
 
 namespace htsgd {
-
-struct ExitOutputs {
-  std::int64_t* steps = nullptr;      // (n) exit step, or max_steps if censored, or the non-finite step
-  double* position = nullptr;         // (n, d) where it landed (the last position if censored)
-  std::uint8_t* exited = nullptr;     // (n)
-  std::uint8_t* nonfinite = nullptr;  // (n)
-};
-
-constexpr std::int64_t kExitStopCheckMask = 4095;
 
 namespace lanes {
 
@@ -199,11 +192,35 @@ inline bool inside_box(const double* x, const std::vector<double>& lo, const std
   return true;
 }
 
+// d-dimensional: SIMD lanes up to lanes_nd::kMaxDim coordinates (lanes_nd.hpp), else (or with
+// scalar_reference) one particle at a time through step_nd, with the same bits.
 template <class L, class S>
 void exit_times_nd(const L& landscape, const S& sampler, const StepND& p, Key key, std::uint32_t first_particle,
                    const double* x0, std::size_t n, const std::vector<double>& lo, const std::vector<double>& hi,
-                   std::int64_t max_steps, const ExitOutputs& out, int n_threads, const StopFlag& stop) {
+                   std::int64_t max_steps, const ExitOutputs& out, int n_threads, const StopFlag& stop,
+                   bool scalar_reference = false, Isa isa = active_isa()) {
   const std::size_t d = p.dim;
+#if HTSGD_ND_LANES
+  if (!scalar_reference && d <= lanes_nd::kMaxDim) {
+    std::atomic<std::size_t> next{0};
+    const lanes_nd::ExitTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, lo, hi, max_steps, out, next, stop};
+    const auto kernel = lanes_nd::exit_lanes_for<L, S>(isa);
+    const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(resolve_threads(n_threads)),
+                                                               (n + lanes_nd::kLanes - 1) / lanes_nd::kLanes));
+#pragma omp parallel num_threads(threads)
+    kernel(task);
+    if (stop_requested(stop)) {  // particles never started: reported as not exited after 0 steps
+      for (std::size_t i = next.load(); i < n; ++i) {
+        out.steps[i] = 0;
+        std::copy(x0 + i * d, x0 + (i + 1) * d, out.position + i * d);
+        out.exited[i] = 0;
+        out.nonfinite[i] = 0;
+      }
+    }
+    return;
+  }
+#endif
+  (void)scalar_reference, (void)isa;
 #pragma omp parallel num_threads(resolve_threads(n_threads))
   {
     ScratchND scratch(d);

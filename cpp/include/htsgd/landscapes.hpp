@@ -62,8 +62,8 @@ struct Tabulated {
 
 using Landscape1D = std::variant<Polynomial, CriticalPoints, Tabulated>;
 
-// f(x) = 1/2 (x - c)^T H (x - c), H symmetric (row-major d x d), evaluated with Eigen maps of the stored
-// buffers (no copies).
+// f(x) = 1/2 (x - c)^T H (x - c), H symmetric (row-major d x d); the value through Eigen maps of the
+// stored buffers (no copies).
 struct Quadratic {
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   std::size_t dim = 1;
@@ -76,10 +76,14 @@ struct Quadratic {
     const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(x, static_cast<Eigen::Index>(dim)) - c();
     return 0.5 * y.dot(h() * y);
   }
-  // Called every step: lazyProduct is coefficient-wise, so no temporary vector is allocated.
+  // Called every step: a plain row-by-row sum in k order, which the d-dimensional lanes (lanes_nd.hpp)
+  // repeat lane by lane to give the same bits.
   void grad(const double* x, double* out) const {
-    const Eigen::Index d = static_cast<Eigen::Index>(dim);
-    Eigen::Map<Eigen::VectorXd>(out, d).noalias() = h().lazyProduct(Eigen::Map<const Eigen::VectorXd>(x, d) - c());
+    for (std::size_t i = 0; i < dim; ++i) {
+      double s = 0.0;
+      for (std::size_t k = 0; k < dim; ++k) s += hessian[i * dim + k] * (x[k] - center[k]);
+      out[i] = s;
+    }
   }
 };
 

@@ -37,22 +37,22 @@ constexpr std::size_t kLaneBasins = 8;  // occupancy counted in lane registers u
 
 // Particle ids are held as 64-bit lanes (values < 2^32) so that they load straight into vectors.
 // ---------------------------------------------------------------------------------------------- noise
-// z[l] = the noise of (particle[l], step[l]) in `stream` (the step noise: Dynamics), slot 0, for a
+// z[l] = the noise of (particle[l], step[l]) in `stream` (the step noise: Dynamics) at `slot`, for a
 // whole-block law: one BlockSource per lane. The vector overloads below take the laws they know.
 template <int W, int N, class S>
 HTSGD_INLINE void noise_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* step,
-                              double* z, Stream stream = Stream::Dynamics) {
-  for (int l = 0; l < W; ++l) z[l] = draw(sampler, key, stream, static_cast<std::uint32_t>(particle[l]), step[l], 0);
+                              double* z, Stream stream = Stream::Dynamics, std::uint32_t slot = 0) {
+  for (int l = 0; l < W; ++l) z[l] = draw(sampler, key, stream, static_cast<std::uint32_t>(particle[l]), step[l], slot);
 }
 
 #if !HTSGD_VECTOR_EXT
 // A half-block law's two steps of one block per lane: odd[l] and even[l] are the noise of steps 2m - 1 and
-// 2m of particle[l], m = block[l] (streams.hpp), slot 0.
+// 2m of particle[l], m = block[l] (streams.hpp), at `slot`.
 template <int W, int N, class S>
 HTSGD_INLINE void noise_pair_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* block,
-                                   double* odd, double* even, Stream stream = Stream::Dynamics) {
+                                   double* odd, double* even, Stream stream = Stream::Dynamics, std::uint32_t slot = 0) {
   for (int l = 0; l < W; ++l) {
-    const Counter b = BlockSource(key, stream, static_cast<std::uint32_t>(particle[l]), block[l], 0).next();
+    const Counter b = BlockSource(key, stream, static_cast<std::uint32_t>(particle[l]), block[l], slot).next();
     odd[l] = sampler.half(b, 0);
     even[l] = sampler.half(b, 1);
   }
@@ -157,10 +157,11 @@ HTSGD_INLINE void pair_lanes(const GaussianSampler& sampler, const PhiloxLanes<N
 }
 
 // A half-block law's two steps of one block per lane: odd[l] and even[l] are the noise of steps 2m - 1 and
-// 2m of particle[l], m = block[l] (streams.hpp), slot 0.
+// 2m of particle[l], m = block[l] (streams.hpp), at `slot`.
 template <int W, int N, class S>
 HTSGD_INLINE void noise_pair_lanes(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* block,
-                                   double* odd, double* even, Stream stream_id = Stream::Dynamics) {
+                                   double* odd, double* even, Stream stream_id = Stream::Dynamics,
+                                   std::uint32_t slot = 0) {
   static_assert(W % N == 0, "lanes come in whole vectors");
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
@@ -170,7 +171,7 @@ HTSGD_INLINE void noise_pair_lanes(const S& sampler, Key key, const std::uint64_
     std::memcpy(&bk, block + v, sizeof bk);
     std::memcpy(&pt, particle + v, sizeof pt);
     vd z0, z1;
-    pair_lanes<N>(sampler, philox_lanes<N>(key, stream, pt, bk), z0, z1);
+    pair_lanes<N>(sampler, philox_lanes<N>(key, stream, pt, bk, slot), z0, z1);
     std::memcpy(odd + v, &z0, sizeof z0);
     std::memcpy(even + v, &z1, sizeof z1);
   }
@@ -179,7 +180,8 @@ HTSGD_INLINE void noise_pair_lanes(const S& sampler, Key key, const std::uint64_
 // Stable: one block per variate (StableSampler::from_block).
 template <int W, int N>
 HTSGD_INLINE void noise_lanes(const StableSampler& sampler, Key key, const std::uint64_t* particle,
-                              const std::uint64_t* step, double* z, Stream stream_id = Stream::Dynamics) {
+                              const std::uint64_t* step, double* z, Stream stream_id = Stream::Dynamics,
+                              std::uint32_t slot = 0) {
   static_assert(W % N == 0, "lanes come in whole vectors");
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
@@ -188,7 +190,7 @@ HTSGD_INLINE void noise_lanes(const StableSampler& sampler, Key key, const std::
     vu st, pt;
     std::memcpy(&st, step + v, sizeof st);
     std::memcpy(&pt, particle + v, sizeof pt);
-    const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, st);
+    const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, st, slot);
     const vd a = u01_open_lanes<N>(b.w0, b.w1) - 0.5;
     const vd w = -log_kernel_v<N>(u01_open_lanes<N>(b.w2, b.w3));
     vd s_alpha, c_alpha, s_v, c_v, s_rest, c_rest;
@@ -206,7 +208,8 @@ HTSGD_INLINE void noise_lanes(const StableSampler& sampler, Key key, const std::
 // accepted (StudentTSampler's loop, lane by lane); the transform runs once on the accepted (u, w).
 template <int W, int N>
 HTSGD_INLINE void noise_lanes(const StudentTSampler& sampler, Key key, const std::uint64_t* particle,
-                              const std::uint64_t* step, double* z, Stream stream_id = Stream::Dynamics) {
+                              const std::uint64_t* step, double* z, Stream stream_id = Stream::Dynamics,
+                              std::uint32_t slot = 0) {
   static_assert(W % N == 0, "lanes come in whole vectors");
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
@@ -219,7 +222,7 @@ HTSGD_INLINE void noise_lanes(const StudentTSampler& sampler, Key key, const std
     vd u = splat<N>(0.0), w = splat<N>(0.5);  // never accepted (probability (1 - pi/4)^4096): Z = 0, as scalar
     vi open = vi{} - 1;                        // all-ones: lane still rejecting
     for (std::uint32_t attempt = 0; attempt < kMaxAttempts; ++attempt) {
-      const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, st, 0, splat_u<N>(attempt));
+      const PhiloxLanes<N> b = philox_lanes<N>(key, stream, pt, st, slot, splat_u<N>(attempt));
       const vd uu = u11_open_lanes<N>(b.w0, b.w1), vv = u11_open_lanes<N>(b.w2, b.w3);
       const vd ww = uu * uu + vv * vv;
       const vi take = (ww < 1.0 ? vi{} - 1 : vi{}) & open;
@@ -236,23 +239,31 @@ HTSGD_INLINE void noise_lanes(const StudentTSampler& sampler, Key key, const std
 }
 #endif
 
-// The step noise of W lanes whose steps share one parity (all odd or all even): whole-block laws draw
-// every step; half-block laws draw steps k and k + 1 at odd k and keep the second for the even step.
+// The step noise of W lanes whose steps share one parity (all odd or all even), for `slots` draws per
+// step (slots first_slot, ...; row r of the returned array holds slot first_slot + r of every lane):
+// whole-block laws draw every step; half-block laws draw steps k and k + 1 at odd k and keep the second
+// for the even step.
 template <int W, int N, class S>
 struct StepNoise {
-  alignas(64) double z[W], next[W];
+  std::vector<double> z, next;
   alignas(64) std::uint64_t block[W];
+  explicit StepNoise(std::size_t slots = 1) : z(slots * W), next(S::kHalfBlock ? slots * W : 0) {}
   // The noise of step[l] for every lane; `odd`: the common parity of the steps.
   HTSGD_INLINE const double* draw(const S& sampler, Key key, const std::uint64_t* particle, const std::uint64_t* step,
-                                  bool odd) {
+                                  bool odd, std::uint32_t first_slot = 0) {
+    const std::size_t slots = z.size() / W;
     if constexpr (S::kHalfBlock) {
-      if (!odd) return next;
+      if (!odd) return next.data();
       for (int l = 0; l < W; ++l) block[l] = half_block_index(step[l]);
-      noise_pair_lanes<W, N>(sampler, key, particle, block, z, next);
+      for (std::size_t r = 0; r < slots; ++r)
+        noise_pair_lanes<W, N>(sampler, key, particle, block, z.data() + r * W, next.data() + r * W, Stream::Dynamics,
+                               first_slot + static_cast<std::uint32_t>(r));
     } else {
-      noise_lanes<W, N>(sampler, key, particle, step, z);
+      for (std::size_t r = 0; r < slots; ++r)
+        noise_lanes<W, N>(sampler, key, particle, step, z.data() + r * W, Stream::Dynamics,
+                          first_slot + static_cast<std::uint32_t>(r));
     }
-    return z;
+    return z.data();
   }
 };
 

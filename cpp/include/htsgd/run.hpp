@@ -18,47 +18,14 @@
 #include "htsgd/dynamics.hpp"
 #include "htsgd/landscapes.hpp"
 #include "htsgd/lanes.hpp"
+#include "htsgd/lanes_nd.hpp"
+#include "htsgd/outputs.hpp"
 #include "htsgd/parallel.hpp"
 #include "htsgd/simd.hpp"
 
 namespace htsgd {
 
-// Particles whose position became non-finite, with the first such step. Rare, so a locked list rather
-// than an n-sized array: the memory of a run stays that of its state.
-class NonfiniteLog {
- public:
-  void add(std::size_t particle, std::int64_t step) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    entries_.emplace_back(particle, step);
-  }
-  // Sorted by particle, so the result does not depend on thread scheduling.
-  std::vector<std::pair<std::size_t, std::int64_t>> sorted() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto out = entries_;
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::pair<std::size_t, std::int64_t>> entries_;
-};
-
-struct RunOutputs {
-  double* final = nullptr;            // (n, d); may alias x0 (each particle is read before it is written)
-  double* trajectory = nullptr;       // (n_steps / record_every, n, d) or nullptr
-  std::int64_t record_every = 0;
-  std::int64_t* occupancy = nullptr;  // (n, n_basins) or nullptr; the kernels zero each row before counting
-  NonfiniteLog* nonfinite = nullptr;  // particles that became non-finite
-};
-
-// Basin index of a coordinate: the number of interior basin boundaries (sorted) below it.
-inline std::size_t basin_index(double x, const std::vector<double>& edges) {
-  return static_cast<std::size_t>(std::upper_bound(edges.begin(), edges.end(), x) - edges.begin());
-}
-
 constexpr std::size_t kBlock = 64;
-constexpr std::int64_t kStopCheckMask = 1023;  // check the stop flag every 1024 steps
 
 namespace lanes {
 
@@ -209,13 +176,33 @@ void run_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std:
   }
 }
 
-// d-dimensional: one particle at a time (the state is a row of d numbers). Occupancy uses the same 1-D
-// basin edges in every coordinate (separable landscapes); the basin index is mixed-radix over coordinates.
+// d-dimensional. Occupancy uses the same 1-D basin edges in every coordinate (separable landscapes); the
+// basin index is mixed-radix over coordinates, coordinate 0 fastest. Up to lanes_nd::kMaxDim coordinates
+// the particles run in SIMD lanes (lanes_nd.hpp); above it, or with scalar_reference, one particle at a
+// time through step_nd (the reference the lanes are tested against: the same bits).
 template <class L, class S>
 void run_nd(const L& landscape, const S& sampler, const StepND& p, Key key, std::uint32_t first_particle,
             const double* x0, std::size_t n, std::int64_t n_steps, const std::vector<double>& basin_edges,
-            std::size_t n_basins, const RunOutputs& out, int n_threads, const StopFlag& stop) {
+            std::size_t n_basins, const RunOutputs& out, int n_threads, const StopFlag& stop,
+            bool scalar_reference = false, Isa isa = active_isa()) {
   const std::size_t d = p.dim;
+#if HTSGD_ND_LANES
+  if (!scalar_reference && d <= lanes_nd::kMaxDim) {
+    const lanes_nd::RunTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, n_steps, basin_edges,
+                                       n_basins, out, stop};
+    const auto kernel = lanes_nd::run_chunk_for<L, S>(isa);
+    constexpr std::size_t chunk = 4 * lanes_nd::kLanes;
+    const auto n_chunks = static_cast<std::int64_t>((n + chunk - 1) / chunk);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(n_threads))
+    for (std::int64_t c = 0; c < n_chunks; ++c) {
+      if (stop_requested(stop)) continue;
+      const std::size_t begin = static_cast<std::size_t>(c) * chunk;
+      kernel(task, begin, std::min(chunk, n - begin));
+    }
+    return;
+  }
+#endif
+  (void)scalar_reference, (void)isa;
   const std::size_t radix = basin_edges.size() + 1;
 #pragma omp parallel num_threads(resolve_threads(n_threads))
   {

@@ -1,0 +1,394 @@
+// The d-dimensional hot loops with particles in SIMD lanes: lanes.hpp's scheme with the state held as rows,
+// row j = coordinate j of the W particles of a group. Each row is advanced by the 1-D lane helpers (noise of
+// slot j, the component gradient, the truncated and projected update); the norm clipping and the isotropic
+// radius reduce across rows per lane. Every lane performs step_nd's IEEE operations in step_nd's order, so
+// its bits equal the scalar path's, on every ISA and thread count. Used up to kMaxDim coordinates, where a
+// group's rows stay in L1/L2; larger d runs one particle at a time (run.hpp, exit_times.hpp).
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "htsgd/dynamics.hpp"
+#include "htsgd/landscapes.hpp"
+#include "htsgd/lanes.hpp"
+#include "htsgd/outputs.hpp"
+#include "htsgd/parallel.hpp"
+#include "htsgd/simd.hpp"
+
+#if HTSGD_VECTOR_EXT
+#define HTSGD_ND_LANES 1
+#pragma GCC diagnostic ignored "-Wpsabi"  // vector arguments of always-inlined helpers (see rare_event.hpp)
+
+namespace htsgd {
+namespace lanes_nd {
+
+constexpr int kLanes = 16;            // particles per group: d rows of kLanes doubles per array
+constexpr std::size_t kMaxDim = 64;   // larger d: the scalar per-particle path
+
+// Gradient rows. Separable: the component's 1-D lane gradient on every row.
+template <int W, int N, class L1>
+HTSGD_INLINE void grad_rows(const Separable<L1>& f, const double* x, double* g) {
+  for (std::size_t j = 0; j < f.dim; ++j) lanes::grad_lanes<W, N>(f.component, x + j * W, g + j * W);
+}
+
+// Quadratic: g_i = sum_k H_ik (x_k - c_k), summed in k order as Quadratic::grad.
+template <int W, int N>
+HTSGD_INLINE void grad_rows(const Quadratic& f, const double* x, double* g) {
+  using vd = typename Vec<N>::d;
+  const std::size_t d = f.dim;
+  for (std::size_t i = 0; i < d; ++i) {
+    for (int v = 0; v < W; v += N) {
+      vd acc = splat<N>(0.0);
+      for (std::size_t k = 0; k < d; ++k) {
+        vd xv;
+        std::memcpy(&xv, x + k * W + v, sizeof xv);
+        acc += f.hessian[i * d + k] * (xv - f.center[k]);
+      }
+      std::memcpy(g + i * W + v, &acc, sizeof acc);
+    }
+  }
+}
+
+// The rows of one group and the noise of its steps.
+template <int W, int N, class S>
+struct Group {
+  std::size_t d;
+  std::vector<double> x, g, w;
+  lanes::StepNoise<W, N, S> noise;                  // slots 0..d-1 (the law) or slot d (isotropic radius)
+  lanes::StepNoise<W, N, GaussianSampler> normals;  // isotropic directions: slots 0..d-1
+  Group(const StepND& p)
+      : d(p.dim), x(p.dim * W), g(p.dim * W), w(p.dim * W), noise(p.isotropic ? 1 : p.dim),
+        normals(p.isotropic ? p.dim : 0) {}
+};
+
+// w <- phi_b(w) per lane by the norm of its d coordinates: truncate_norm's operations lane by lane (the max
+// as fmax, which skips NaN; lanes with a zero or non-finite max are left unchanged).
+template <int W, int N>
+HTSGD_INLINE void truncate_norm_rows(double* w, std::size_t d, double b) {
+  using vd = typename Vec<N>::d;
+  using vi = typename Vec<N>::i;
+  for (int v = 0; v < W; v += N) {
+    vd m = splat<N>(0.0);
+    for (std::size_t j = 0; j < d; ++j) {
+      vd wv;
+      std::memcpy(&wv, w + j * W + v, sizeof wv);
+      const vd a = as_d<N>(as_u<N>(wv) & 0x7FFFFFFFFFFFFFFFull);
+      m = a > m ? a : m;
+    }
+    vd s = splat<N>(0.0);
+    for (std::size_t j = 0; j < d; ++j) {
+      vd wv;
+      std::memcpy(&wv, w + j * W + v, sizeof wv);
+      s += (wv / m) * (wv / m);
+    }
+    const vd norm = m * sqrt_v<N>(s);
+    const vd c = b / norm;
+    const vi live = (m > 0.0 ? vi{} - 1 : vi{}) & (m <= DBL_MAX ? vi{} - 1 : vi{});
+    const vi apply = live & (norm > b ? vi{} - 1 : vi{});
+    for (std::size_t j = 0; j < d; ++j) {
+      vd wv;
+      std::memcpy(&wv, w + j * W + v, sizeof wv);
+      wv = apply != 0 ? wv * c : wv;
+      std::memcpy(w + j * W + v, &wv, sizeof wv);
+    }
+  }
+}
+
+// One step of every lane (step_nd): gradient, noise, truncation, projection. `odd`: the common parity of
+// the lanes' steps (StepNoise).
+template <int W, int N, class L, class S>
+HTSGD_INLINE void step_rows(const L& f, const S& sampler, const StepND& p, Key key, const std::uint64_t* particle,
+                            const std::uint64_t* step, bool odd, Group<W, N, S>& r) {
+  using vd = typename Vec<N>::d;
+  constexpr std::uint64_t kSign = 0x8000000000000000ull;
+  const std::size_t d = r.d;
+  double* x = r.x.data();
+  double* g = r.g.data();
+  double* w = r.w.data();
+  grad_rows<W, N>(f, x, g);
+  if (!p.isotropic) {
+    const double* z = r.noise.draw(sampler, key, particle, step, odd);
+    for (std::size_t i = 0; i < d * W; i += N) {
+      vd zv, gv;
+      std::memcpy(&zv, z + i, sizeof zv);
+      std::memcpy(&gv, g + i, sizeof gv);
+      const vd wv = p.lr * (zv - gv);
+      std::memcpy(w + i, &wv, sizeof wv);
+    }
+  } else {
+    const GaussianSampler normal(NoiseLaw{NoiseKind::Gaussian, 2.0, 1.0});  // as step_nd
+    const double* nrm = r.normals.draw(normal, key, particle, step, odd);
+    const double* zr = r.noise.draw(sampler, key, particle, step, odd, static_cast<std::uint32_t>(d));
+    for (int v = 0; v < W; v += N) {
+      vd ss = splat<N>(0.0), zv;
+      for (std::size_t j = 0; j < d; ++j) {
+        vd nv;
+        std::memcpy(&nv, nrm + j * W + v, sizeof nv);
+        ss += nv * nv;
+      }
+      std::memcpy(&zv, zr + v, sizeof zv);
+      const vd radius = as_d<N>(as_u<N>(zv) & ~kSign) / sqrt_v<N>(ss);
+      for (std::size_t j = 0; j < d; ++j) {
+        vd nv, gv;
+        std::memcpy(&nv, nrm + j * W + v, sizeof nv);
+        std::memcpy(&gv, g + j * W + v, sizeof gv);
+        const vd wv = p.lr * (radius * nv - gv);
+        std::memcpy(w + j * W + v, &wv, sizeof wv);
+      }
+    }
+  }
+  if (p.clip == Clip::Norm) truncate_norm_rows<W, N>(w, d, p.truncation);
+  const vd b = splat<N>(p.truncation);
+  const auto b_mag = as_u<N>(b) & ~kSign;
+  for (std::size_t j = 0; j < d; ++j) {
+    const vd lo = splat<N>(p.lo[j]), hi = splat<N>(p.hi[j]);
+    for (int v = 0; v < W; v += N) {
+      vd xv, wv;
+      std::memcpy(&xv, x + j * W + v, sizeof xv);
+      std::memcpy(&wv, w + j * W + v, sizeof wv);
+      if (p.clip == Clip::Coordinate) {  // truncate(w, b)
+        const auto wb = as_u<N>(wv);
+        const vd absw = as_d<N>(wb & ~kSign);
+        wv = absw > b ? as_d<N>(b_mag | (wb & kSign)) : wv;
+      }
+      const vd y = xv + wv;
+      xv = y < lo ? lo : (y > hi ? hi : y);
+      std::memcpy(x + j * W + v, &xv, sizeof xv);
+    }
+  }
+}
+
+// Per lane: 1 if every coordinate is finite, else 0 (as 0/1 doubles in out[W]).
+template <int W, int N>
+HTSGD_INLINE void finite_rows(const double* x, std::size_t d, double* out) {
+  using vd = typename Vec<N>::d;
+  for (int v = 0; v < W; v += N) {
+    vd ok = splat<N>(1.0);
+    for (std::size_t j = 0; j < d; ++j) {
+      vd xv;
+      std::memcpy(&xv, x + j * W + v, sizeof xv);
+      const vd a = as_d<N>(as_u<N>(xv) & 0x7FFFFFFFFFFFFFFFull);
+      ok = a <= DBL_MAX ? ok : splat<N>(0.0);
+    }
+    std::memcpy(out + v, &ok, sizeof ok);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ run
+template <class L, class S>
+struct RunTask {
+  const L& landscape;
+  const S& sampler;
+  const StepND& step;
+  Key key;
+  std::uint32_t first_particle;
+  const double* x0;
+  std::size_t n;
+  std::int64_t n_steps;
+  const std::vector<double>& basin_edges;
+  std::size_t n_basins;
+  const RunOutputs& out;
+  const StopFlag& stop;
+};
+
+// Particles [begin, begin + count), count <= W, for all steps (run_nd's bookkeeping, per lane).
+template <int W, int N, class L, class S>
+HTSGD_INLINE void run_group(const RunTask<L, S>& t, Group<W, N, S>& r, std::size_t begin, std::size_t count) {
+  using vd = typename Vec<N>::d;
+  const RunOutputs& out = t.out;
+  const std::size_t d = r.d, radix = t.basin_edges.size() + 1;
+  alignas(64) std::uint64_t particle[W], step[W];
+  alignas(64) double fin[W], basin[W];
+  std::int64_t bad[W];
+  for (int l = 0; l < W; ++l) {
+    const std::size_t i = begin + std::min<std::size_t>(static_cast<std::size_t>(l), count - 1);
+    for (std::size_t j = 0; j < d; ++j) r.x[j * W + l] = t.x0[i * d + j];  // padding lanes repeat the last
+    particle[l] = static_cast<std::uint32_t>(t.first_particle + static_cast<std::uint32_t>(begin + static_cast<std::size_t>(l)));
+    bad[l] = 0;
+  }
+  if (out.occupancy) std::fill(out.occupancy + begin * t.n_basins, out.occupancy + (begin + count) * t.n_basins, 0);
+  for (std::int64_t k = 1; k <= t.n_steps; ++k) {
+    for (int l = 0; l < W; ++l) step[l] = static_cast<std::uint64_t>(k);
+    step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (k & 1) != 0, r);
+    finite_rows<W, N>(r.x.data(), d, fin);
+    if (out.occupancy) {  // mixed-radix basin index, coordinate 0 fastest (exact in doubles: n_basins < 2^53)
+      for (int v = 0; v < W; v += N) {
+        vd b = splat<N>(0.0);
+        for (std::size_t j = d; j-- > 0;) {
+          vd xv, digit = splat<N>(0.0);
+          std::memcpy(&xv, r.x.data() + j * W + v, sizeof xv);
+          for (const double e : t.basin_edges) digit += xv >= e ? splat<N>(1.0) : splat<N>(0.0);
+          b = b * static_cast<double>(radix) + digit;
+        }
+        std::memcpy(basin + v, &b, sizeof b);
+      }
+    }
+    for (std::size_t l = 0; l < count; ++l) {
+      if (fin[l] != 0.0) {
+        if (out.occupancy) ++out.occupancy[(begin + l) * t.n_basins + static_cast<std::size_t>(basin[l])];
+      } else if (bad[l] == 0) {
+        bad[l] = k;
+      }
+    }
+    if (out.trajectory && k % out.record_every == 0) {
+      double* row = out.trajectory + static_cast<std::size_t>(k / out.record_every - 1) * t.n * d;
+      for (std::size_t l = 0; l < count; ++l)
+        for (std::size_t j = 0; j < d; ++j) row[(begin + l) * d + j] = r.x[j * W + l];
+    }
+    if ((k & kStopCheckMask) == 0 && stop_requested(t.stop)) break;
+  }
+  for (std::size_t l = 0; l < count; ++l) {
+    for (std::size_t j = 0; j < d; ++j) out.final[(begin + l) * d + j] = r.x[j * W + l];
+    if (bad[l] != 0) out.nonfinite->add(begin + l, bad[l]);
+  }
+}
+
+template <int W, int N, class L, class S>
+HTSGD_INLINE void run_chunk(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  Group<W, N, S> r(t.step);
+  for (std::size_t g = 0; g < count; g += W) run_group<W, N>(t, r, begin + g, std::min<std::size_t>(W, count - g));
+}
+
+template <class L, class S>
+void run_chunk_baseline(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  run_chunk<kLanes, 2>(t, begin, count);
+}
+template <class L, class S>
+HTSGD_TARGET_AVX2 void run_chunk_avx2(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  run_chunk<kLanes, 4>(t, begin, count);
+}
+template <class L, class S>
+HTSGD_TARGET_AVX512 void run_chunk_avx512(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+  run_chunk<kLanes, 8>(t, begin, count);
+}
+
+template <class L, class S>
+auto run_chunk_for(Isa isa) -> void (*)(const RunTask<L, S>&, std::size_t, std::size_t) {
+  return select_isa<void (*)(const RunTask<L, S>&, std::size_t, std::size_t)>(
+      isa, &run_chunk_baseline<L, S>, &run_chunk_avx2<L, S>, &run_chunk_avx512<L, S>);
+}
+
+// ----------------------------------------------------------------------------------------- exit times
+template <class L, class S>
+struct ExitTask {
+  const L& landscape;
+  const S& sampler;
+  const StepND& step;
+  Key key;
+  std::uint32_t first_particle;
+  const double* x0;
+  std::size_t n;
+  const std::vector<double>& lo;
+  const std::vector<double>& hi;
+  std::int64_t max_steps;
+  const ExitOutputs& out;
+  std::atomic<std::size_t>& next;
+  const StopFlag& stop;
+};
+
+// exit_times_nd's loop on one thread's lanes, refilled from the shared counter with exit_lanes' parity rule.
+template <int W, int N, class L, class S>
+HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
+  using vd = typename Vec<N>::d;
+  const std::size_t d = t.step.dim;
+  Group<W, N, S> r(t.step);
+  alignas(64) std::uint64_t particle[W], step[W];
+  alignas(64) double inside[W], fin[W];
+  std::size_t index[W];
+  bool active[W], waiting[W];
+  std::size_t n_active = 0, n_waiting = 0;
+  auto take = [&](int l) {
+    const std::size_t i = t.next.fetch_add(1, std::memory_order_relaxed);
+    active[l] = i < t.n;
+    if (!active[l]) return;
+    index[l] = i;
+    for (std::size_t j = 0; j < d; ++j) r.x[j * W + static_cast<std::size_t>(l)] = t.x0[i * d + j];
+    particle[l] = static_cast<std::uint32_t>(t.first_particle + static_cast<std::uint32_t>(i));
+    step[l] = 0;
+    ++n_active;
+  };
+  auto report = [&](int l) {
+    const std::size_t i = index[l];
+    t.out.steps[i] = static_cast<std::int64_t>(step[l]);
+    for (std::size_t j = 0; j < d; ++j) t.out.position[i * d + j] = r.x[j * W + static_cast<std::size_t>(l)];
+    t.out.exited[i] = inside[l] == 0.0 && fin[l] != 0.0;
+    t.out.nonfinite[i] = fin[l] == 0.0;
+  };
+  for (int l = 0; l < W; ++l) {
+    for (std::size_t j = 0; j < d; ++j) r.x[j * W + static_cast<std::size_t>(l)] = t.x0[j];
+    particle[l] = 0;
+    step[l] = 0;
+    waiting[l] = false;
+    take(l);
+  }
+  const std::uint64_t max_steps = static_cast<std::uint64_t>(t.max_steps);
+  std::uint64_t iter = 0;
+  while (n_active > 0 || n_waiting > 0) {
+    for (int l = 0; l < W; ++l) ++step[l];
+    step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (iter & 1) == 0, r);
+    finite_rows<W, N>(r.x.data(), d, fin);
+    for (int v = 0; v < W; v += N) {  // inside_box lane by lane
+      vd in = splat<N>(1.0);
+      for (std::size_t j = 0; j < d; ++j) {
+        vd xv;
+        std::memcpy(&xv, r.x.data() + j * W + static_cast<std::size_t>(v), sizeof xv);
+        in = xv > t.lo[j] ? in : splat<N>(0.0);
+        in = xv < t.hi[j] ? in : splat<N>(0.0);
+      }
+      std::memcpy(inside + v, &in, sizeof in);
+    }
+    for (int l = 0; l < W; ++l) {
+      if (!active[l] || (inside[l] != 0.0 && step[l] < max_steps)) continue;
+      report(l);
+      active[l] = false;
+      --n_active;
+      waiting[l] = true;
+      ++n_waiting;
+    }
+    ++iter;
+    if (n_waiting > 0 && (iter & 1) == 0) {  // the running lanes' next step is odd: start new particles
+      for (int l = 0; l < W; ++l) {
+        if (!waiting[l]) continue;
+        waiting[l] = false;
+        --n_waiting;
+        take(l);
+      }
+    }
+    if ((iter & static_cast<std::uint64_t>(kExitStopCheckMask)) == 0 && stop_requested(t.stop)) {
+      for (int l = 0; l < W; ++l)
+        if (active[l]) report(l);  // interrupted: where each running particle is
+      return;
+    }
+  }
+}
+
+template <class L, class S>
+void exit_lanes_baseline(const ExitTask<L, S>& t) {
+  exit_lanes<kLanes, 2>(t);
+}
+template <class L, class S>
+HTSGD_TARGET_AVX2 void exit_lanes_avx2(const ExitTask<L, S>& t) {
+  exit_lanes<kLanes, 4>(t);
+}
+template <class L, class S>
+HTSGD_TARGET_AVX512 void exit_lanes_avx512(const ExitTask<L, S>& t) {
+  exit_lanes<kLanes, 8>(t);
+}
+
+template <class L, class S>
+auto exit_lanes_for(Isa isa) -> void (*)(const ExitTask<L, S>&) {
+  return select_isa<void (*)(const ExitTask<L, S>&)>(isa, &exit_lanes_baseline<L, S>, &exit_lanes_avx2<L, S>,
+                                                     &exit_lanes_avx512<L, S>);
+}
+
+}  // namespace lanes_nd
+}  // namespace htsgd
+#else
+#define HTSGD_ND_LANES 0
+#endif
