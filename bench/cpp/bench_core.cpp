@@ -53,6 +53,44 @@ struct Args {
   int reps = 3;
 };
 
+// Where the time of a W1 step goes: the Pareto noise of 32 lanes built up stage by stage (one Philox block
+// per two steps and the uniforms, then + log, then + expm1 = the full variate), each stage timed alone on
+// many steps; ns per variate. The full step's cost is W1's 1-thread rate.
+template <int N, int Stage>
+HTSGD_INLINE double stage_ns(const ParetoSampler& s, Key key) {
+  using vd = typename Vec<N>::d;
+  using vu = typename Vec<N>::u;
+  constexpr int W = lanes::kLanes;
+  constexpr std::int64_t kSteps = 2000000;
+  alignas(64) std::uint64_t particle[W];
+  for (int l = 0; l < W; ++l) particle[l] = static_cast<std::uint64_t>(l);
+  vd acc{};
+  const double t0 = now();
+  for (std::int64_t m = 1; m <= kSteps / 2; ++m) {
+    for (int v = 0; v < W; v += N) {
+      vu pt;
+      std::memcpy(&pt, particle + v, sizeof pt);
+      const lanes::PhiloxLanes<N> b = lanes::philox_lanes<N>(key, splat_u<N>(0), pt, splat_u<N>(static_cast<std::uint64_t>(m)));
+      vd u0 = lanes::u01_open_lanes<N>(b.w0, b.w1), u1 = lanes::u01_open_lanes<N>(b.w2, b.w3);
+      if constexpr (Stage == 1) u0 = log_kernel_v<N>(u0), u1 = log_kernel_v<N>(u1);
+      if constexpr (Stage == 2) lanes::pair_lanes<N>(s, b, u0, u1);
+      acc += u0 + u1;
+    }
+  }
+  const double dt = now() - t0;
+  double sink = 0;
+  for (int i = 0; i < N; ++i) sink += acc[i];
+  if (sink == 42.0) std::printf(" ");  // keeps the work
+  return 1e9 * dt / (static_cast<double>(W) * kSteps);
+}
+template <int N>
+HTSGD_INLINE double stage_ns(const ParetoSampler& s, Key k, int stage) {
+  return stage == 0 ? stage_ns<N, 0>(s, k) : stage == 1 ? stage_ns<N, 1>(s, k) : stage_ns<N, 2>(s, k);
+}
+double stage_ns_baseline(const ParetoSampler& s, Key k, int stage) { return stage_ns<2>(s, k, stage); }
+HTSGD_TARGET_AVX2 double stage_ns_avx2(const ParetoSampler& s, Key k, int stage) { return stage_ns<4>(s, k, stage); }
+HTSGD_TARGET_AVX512 double stage_ns_avx512(const ParetoSampler& s, Key k, int stage) { return stage_ns<8>(s, k, stage); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,6 +236,14 @@ int main(int argc, char** argv) {
       }
       if (k != steps[i] || std::memcmp(&x, &pos[i], 8) != 0) bad |= fail("exit kernel vs step_1d");
     }
+  }
+  // --- profile of a W1 step (active ISA, one thread)
+  {
+    const auto stage = select_isa<double (*)(const ParetoSampler&, Key, int)>(active_isa(), &stage_ns_baseline,
+                                                                              &stage_ns_avx2, &stage_ns_avx512);
+    const double philox = stage(pareto, key, 0), with_log = stage(pareto, key, 1), full = stage(pareto, key, 2);
+    std::printf("profile  (%s, 1 thread, ns per variate) Philox (1 block per 2 steps) + uniforms %.2f, + log %.2f, "
+                "+ expm1 (full Pareto variate) %.2f\n", isa_name(active_isa()), philox, with_log, full);
   }
   std::printf(bad ? "RESULT CHECKS FAILED\n" : "all results equal the scalar reference\n");
   return bad;

@@ -10,12 +10,12 @@
 #include <exception>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "htsgd/landscapes.hpp"
 #include "htsgd/noise.hpp"
 #include "htsgd/parallel.hpp"
+#include "workers.hpp"
 
 namespace py = pybind11;
 
@@ -33,10 +33,10 @@ NoiseLaw noise_from_spec(const py::dict& spec);
 Landscape1D landscape_1d_from_spec(const py::dict& spec);
 LandscapeND landscape_nd_from_spec(const py::dict& spec);
 
-// Runs work(stop) on a worker thread (which becomes the master of its own OpenMP team) while this
-// thread, without the GIL, polls Python's signal handlers every 50 ms. On Ctrl-C the stop flag is set,
-// the worker returns at its next check, it is joined (no thread outlives the call), and the
-// KeyboardInterrupt raised by the handler propagates.
+// Runs work(stop) on a long-lived worker thread (workers.hpp: the master of an OpenMP team that is kept
+// from call to call) while this thread, without the GIL, polls Python's signal handlers every 50 ms. On
+// Ctrl-C the stop flag is set, the worker returns at its next check, this thread waits for it (nothing of
+// the call runs after it returns), and the KeyboardInterrupt raised by the handler propagates.
 template <class Work>
 void run_interruptible(Work&& work) {
   StopFlag stop{false};
@@ -47,28 +47,32 @@ void run_interruptible(Work&& work) {
     std::mutex mutex;
     std::condition_variable cv;
     bool done = false;
-    std::thread worker([&] {
-      try {
-        work(stop);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      std::lock_guard<std::mutex> lock(mutex);
-      done = true;
-      cv.notify_one();
-    });
-    for (;;) {
-      std::unique_lock<std::mutex> lock(mutex);
-      if (cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; })) break;
+    submit_to_worker(
+        [&] {
+          try {
+            work(stop);
+          } catch (...) {
+            error = std::current_exception();
+          }
+        },
+        [&] {
+          std::lock_guard<std::mutex> lock(mutex);
+          done = true;
+          cv.notify_one();
+        });
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; })) {
+      if (interrupted) continue;  // stop requested: wait for the worker to see it
       lock.unlock();
-      py::gil_scoped_acquire acquire;
-      if (PyErr_CheckSignals() != 0) {
-        interrupted = true;
-        stop.store(true);
-        break;
+      {
+        py::gil_scoped_acquire acquire;
+        if (PyErr_CheckSignals() != 0) {
+          interrupted = true;
+          stop.store(true);
+        }
       }
+      lock.lock();
     }
-    worker.join();
   }
   if (interrupted) throw py::error_already_set();
   if (error) std::rethrow_exception(error);
