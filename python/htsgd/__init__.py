@@ -16,4 +16,4 @@ __all__ = [
     "HeavyTailedSGD", "Pareto", "Stable", "StudentT", "Gaussian", "NoiseLaw", "RunResult", "ExitTimes",
     "Estimate", "ExponentialCheck", "ExitProbability", "landscapes", "theory", "truncate", "max_threads",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
