@@ -47,41 +47,29 @@ inline void write_exit(const ExitTask<L, S>& t, std::size_t i, std::uint64_t ste
 }
 
 // One thread's lanes: each lane runs a particle until it exits (or max_steps), writes its result and
-// takes the next particle from the shared counter; the thread returns when no particle is left. All lanes
-// keep one step parity, so that a half-block law draws two steps per Philox block for all of them
-// (StepNoise): a lane whose particle ends after an odd number of iterations waits one iteration (idle)
-// before its next particle starts at step 1.
+// takes the next particle from the shared counter (LaneRefill: all lanes keep one step parity); the thread
+// returns when no particle is left.
 template <int W, int N, class L, class S>
 HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
   alignas(64) double x[W], g[W];
-  alignas(64) std::uint64_t particle[W], step[W], done[W], active[W];
+  alignas(64) std::uint64_t particle[W], step[W], done[W];
   StepNoise<W, N, S> noise;
-  std::size_t index[W];
-  bool waiting[W];  // finished, waiting for the next even iteration boundary to take a particle
+  LaneRefill<W> assign;
   const std::uint64_t max_steps = static_cast<std::uint64_t>(t.max_steps);
   const double lo = t.lo, hi = t.hi;
-  std::size_t n_active = 0, n_waiting = 0;
-  auto take = [&](int l) {
-    const std::size_t i = t.next.fetch_add(1, std::memory_order_relaxed);
-    if (i < t.n) {
-      index[l] = i;
-      x[l] = t.x0[i];
-      particle[l] = static_cast<std::uint32_t>(t.first_particle + static_cast<std::uint32_t>(i));
-      step[l] = 0;
-      active[l] = ~std::uint64_t{0};  // lane mask
-      ++n_active;
-    } else {
-      active[l] = 0;  // idle lane: keeps computing on its last state, never reported
-    }
+  auto start = [&](int l, std::size_t i) {
+    x[l] = t.x0[i];
+    particle[l] = static_cast<std::uint32_t>(t.first_particle + static_cast<std::uint32_t>(i));
+    step[l] = 0;
   };
-  for (int l = 0; l < W; ++l) {
+  for (int l = 0; l < W; ++l) {  // idle lanes compute on this state, never reported
     x[l] = t.x0[0];
     particle[l] = 0;
-    waiting[l] = false;
-    take(l);
+    step[l] = 0;
   }
-  std::uint64_t iter = 0;  // iterations done; every active lane's step has the parity of iter + 1 next
-  while (n_active > 0 || n_waiting > 0) {
+  assign.start_all(t.next, t.n, start);
+  std::uint64_t iter = 0;
+  while (assign.busy()) {
     for (int l = 0; l < W; ++l) ++step[l];
     const double* z = noise.draw(t.sampler, t.key, particle, step, (iter & 1) == 0);
     grad_lanes<W, N>(t.landscape, x, g);
@@ -94,7 +82,7 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
       typename Vec<N>::u sv, av;
       std::memcpy(&xv, x + v, sizeof xv);
       std::memcpy(&sv, step + v, sizeof sv);
-      std::memcpy(&av, active + v, sizeof av);
+      std::memcpy(&av, assign.active + v, sizeof av);
       // Comparisons only as ?: conditions: materialised vector booleans would be lowered lane by lane.
       const typename Vec<N>::d zero{}, ones = as_d<N>(splat_u<N>(~std::uint64_t{0}));
       const typename Vec<N>::u zero_u{}, ones_u = zero_u + ~std::uint64_t{0};
@@ -106,32 +94,21 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
     for (int l = 0; l < N; ++l) any |= any_v[l];
 #else
     for (int l = 0; l < W; ++l) {
-      done[l] = ((!(x[l] > lo && x[l] < hi) || step[l] >= max_steps) ? ~0ull : 0ull) & active[l];
+      done[l] = ((!(x[l] > lo && x[l] < hi) || step[l] >= max_steps) ? ~0ull : 0ull) & assign.active[l];
       any |= done[l];
     }
 #endif
     if (any) {
       for (int l = 0; l < W; ++l) {
         if (!done[l]) continue;
-        write_exit(t, index[l], step[l], x[l]);
-        --n_active;
-        active[l] = 0;
-        waiting[l] = true;
-        ++n_waiting;
+        write_exit(t, assign.index[l], step[l], x[l]);
+        assign.finish(l);
       }
     }
-    ++iter;
-    if (n_waiting > 0 && (iter & 1) == 0) {  // the next step of the running lanes is odd: start new particles
-      for (int l = 0; l < W; ++l) {
-        if (!waiting[l]) continue;
-        waiting[l] = false;
-        --n_waiting;
-        take(l);
-      }
-    }
+    assign.refill(++iter, t.next, t.n, start);
     if ((iter & static_cast<std::uint64_t>(kExitStopCheckMask)) == 0 && stop_requested(t.stop)) {
       for (int l = 0; l < W; ++l)  // interrupted: report where each running particle is
-        if (active[l]) write_exit(t, index[l], step[l], x[l]);
+        if (assign.active[l]) write_exit(t, assign.index[l], step[l], x[l]);
       return;
     }
   }
@@ -176,14 +153,7 @@ void exit_times_1d(const L& landscape, const S& sampler, const Step1D& p, Key ke
                                                              (n + lanes::kLanes - 1) / lanes::kLanes));
 #pragma omp parallel num_threads(threads)
   kernel(task);
-  if (stop_requested(stop)) {  // particles never started: reported as not exited after 0 steps
-    for (std::size_t i = next.load(); i < n; ++i) {
-      out.steps[i] = 0;
-      out.position[i] = x0[i];
-      out.exited[i] = 0;
-      out.nonfinite[i] = 0;
-    }
-  }
+  if (stop_requested(stop)) report_unstarted(out, x0, next.load(), n, 1);
 }
 
 inline bool inside_box(const double* x, const std::vector<double>& lo, const std::vector<double>& hi) {
@@ -209,14 +179,7 @@ void exit_times_nd(const L& landscape, const S& sampler, const StepND& p, Key ke
                                                                (n + lanes_nd::kLanes - 1) / lanes_nd::kLanes));
 #pragma omp parallel num_threads(threads)
     kernel(task);
-    if (stop_requested(stop)) {  // particles never started: reported as not exited after 0 steps
-      for (std::size_t i = next.load(); i < n; ++i) {
-        out.steps[i] = 0;
-        std::copy(x0 + i * d, x0 + (i + 1) * d, out.position + i * d);
-        out.exited[i] = 0;
-        out.nonfinite[i] = 0;
-      }
-    }
+    if (stop_requested(stop)) report_unstarted(out, x0, next.load(), n, d);
     return;
   }
 #endif

@@ -292,7 +292,7 @@ struct ExitTask {
   const StopFlag& stop;
 };
 
-// exit_times_nd's loop on one thread's lanes, refilled from the shared counter with exit_lanes' parity rule.
+// exit_times_nd's loop on one thread's lanes, refilled from the shared counter (LaneRefill).
 template <int W, int N, class L, class S>
 HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
   using vd = typename Vec<N>::d;
@@ -300,36 +300,28 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
   Group<W, N, S> r(t.step);
   alignas(64) std::uint64_t particle[W], step[W];
   alignas(64) double inside[W], fin[W];
-  std::size_t index[W];
-  bool active[W], waiting[W];
-  std::size_t n_active = 0, n_waiting = 0;
-  auto take = [&](int l) {
-    const std::size_t i = t.next.fetch_add(1, std::memory_order_relaxed);
-    active[l] = i < t.n;
-    if (!active[l]) return;
-    index[l] = i;
+  LaneRefill<W> assign;
+  auto start = [&](int l, std::size_t i) {
     for (std::size_t j = 0; j < d; ++j) r.x[j * W + static_cast<std::size_t>(l)] = t.x0[i * d + j];
     particle[l] = static_cast<std::uint32_t>(t.first_particle + static_cast<std::uint32_t>(i));
     step[l] = 0;
-    ++n_active;
   };
   auto report = [&](int l) {
-    const std::size_t i = index[l];
+    const std::size_t i = assign.index[l];
     t.out.steps[i] = static_cast<std::int64_t>(step[l]);
     for (std::size_t j = 0; j < d; ++j) t.out.position[i * d + j] = r.x[j * W + static_cast<std::size_t>(l)];
     t.out.exited[i] = inside[l] == 0.0 && fin[l] != 0.0;
     t.out.nonfinite[i] = fin[l] == 0.0;
   };
-  for (int l = 0; l < W; ++l) {
-    for (std::size_t j = 0; j < d; ++j) r.x[j * W + static_cast<std::size_t>(l)] = t.x0[j];
+  for (int l = 0; l < W; ++l) {  // idle lanes compute on this state, never reported
+    start(l, 0);
     particle[l] = 0;
-    step[l] = 0;
-    waiting[l] = false;
-    take(l);
+    inside[l] = fin[l] = 1.0;
   }
+  assign.start_all(t.next, t.n, start);
   const std::uint64_t max_steps = static_cast<std::uint64_t>(t.max_steps);
   std::uint64_t iter = 0;
-  while (n_active > 0 || n_waiting > 0) {
+  while (assign.busy()) {
     for (int l = 0; l < W; ++l) ++step[l];
     step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (iter & 1) == 0, r);
     finite_rows<W, N>(r.x.data(), d, fin);
@@ -344,25 +336,14 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
       std::memcpy(inside + v, &in, sizeof in);
     }
     for (int l = 0; l < W; ++l) {
-      if (!active[l] || (inside[l] != 0.0 && step[l] < max_steps)) continue;
+      if (!assign.active[l] || (inside[l] != 0.0 && step[l] < max_steps)) continue;
       report(l);
-      active[l] = false;
-      --n_active;
-      waiting[l] = true;
-      ++n_waiting;
+      assign.finish(l);
     }
-    ++iter;
-    if (n_waiting > 0 && (iter & 1) == 0) {  // the running lanes' next step is odd: start new particles
-      for (int l = 0; l < W; ++l) {
-        if (!waiting[l]) continue;
-        waiting[l] = false;
-        --n_waiting;
-        take(l);
-      }
-    }
+    assign.refill(++iter, t.next, t.n, start);
     if ((iter & static_cast<std::uint64_t>(kExitStopCheckMask)) == 0 && stop_requested(t.stop)) {
       for (int l = 0; l < W; ++l)
-        if (active[l]) report(l);  // interrupted: where each running particle is
+        if (assign.active[l]) report(l);  // interrupted: where each running particle is
       return;
     }
   }

@@ -71,6 +71,18 @@ constexpr double kC1 = 4.16666666666666019037e-02, kC2 = -1.38888888888741095749
                  kC3 = 2.48015872894767294178e-05, kC4 = -2.75573143513906633035e-07,
                  kC5 = 2.08757232129817482790e-09, kC6 = -1.13596475577881948265e-11;
 constexpr double kPio2 = 1.57079632679489655800e+00;
+
+// expm1(r) for |r| <= ln2/2: r + r^2 q(r), q(r) = sum_{k=2..13} r^(k-2) / k! by Estrin's scheme (short
+// dependency chains for SIMD lanes). T is double or a vector of doubles: the same operations either way.
+template <class T>
+HTSGD_INLINE T expm1_poly(T r) {
+  const T r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const T a0 = 0.5 + r * (1.0 / 6.0), a1 = 1.0 / 24.0 + r * (1.0 / 120.0);
+  const T a2 = 1.0 / 720.0 + r * (1.0 / 5040.0), a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+  const T a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+  const T q = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + r8 * (a4 + r2 * a5);
+  return r + r2 * q;
+}
 }  // namespace detail
 
 // Natural log of a positive normal double (no special cases: the samplers only pass uniforms in (0,1)).
@@ -102,13 +114,7 @@ HTSGD_INLINE double expm1_kernel(double t) {
   const double kd = shifted - 0x1.8p52;
   const std::uint64_t km1 = bits_of(shifted) - 0x4338000000000000ull - 1u;  // k - 1 (mod 2^64)
   const double r = (t - kd * kLn2Hi) - kd * kLn2Lo;
-  // q(r) = sum_{k=2..13} r^(k-2) / k!, by Estrin's scheme (short dependency chains for SIMD lanes).
-  const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-  const double a0 = 0.5 + r * (1.0 / 6.0), a1 = 1.0 / 24.0 + r * (1.0 / 120.0);
-  const double a2 = 1.0 / 720.0 + r * (1.0 / 5040.0), a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
-  const double a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-  const double q = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + r8 * (a4 + r2 * a5);
-  const double p = r + r2 * q;  // expm1(r)
+  const double p = detail::expm1_poly(r);
   const double half_scale = double_of((km1 + 1023u) << 52);  // 2^(k-1), k-1 in [-59, 1023]
   return 2.0 * (half_scale * p + (half_scale - 0.5));
 }
@@ -125,12 +131,7 @@ HTSGD_INLINE double exp_kernel(double t) {
   const std::uint64_t k1b = kb >> 1;                                          // floor(k / 2) + 1024
   const std::uint64_t k2b = kb - k1b;                                         // k - floor(k / 2) + 1024
   const double r = (t - kd * kLn2Hi) - kd * kLn2Lo;
-  const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-  const double a0 = 0.5 + r * (1.0 / 6.0), a1 = 1.0 / 24.0 + r * (1.0 / 120.0);
-  const double a2 = 1.0 / 720.0 + r * (1.0 / 5040.0), a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
-  const double a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-  const double q = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + r8 * (a4 + r2 * a5);
-  const double p = r + r2 * q;
+  const double p = detail::expm1_poly(r);
   return ((1.0 + p) * double_of((k1b - 1u) << 52)) * double_of((k2b - 1u) << 52);  // biases: 1024 - 1023
 }
 
@@ -234,12 +235,7 @@ HTSGD_INLINE typename Vec<N>::d expm1_kernel_v(typename Vec<N>::d t) {
   const vd kd = shifted - 0x1.8p52;
   const vu km1 = as_u<N>(shifted) - 0x4338000000000000ull - 1u;
   const vd r = (t - kd * kLn2Hi) - kd * kLn2Lo;
-  const vd r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-  const vd a0 = 0.5 + r * (1.0 / 6.0), a1 = 1.0 / 24.0 + r * (1.0 / 120.0);
-  const vd a2 = 1.0 / 720.0 + r * (1.0 / 5040.0), a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
-  const vd a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-  const vd q = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + r8 * (a4 + r2 * a5);
-  const vd p = r + r2 * q;
+  const vd p = detail::expm1_poly(r);
   const vd half_scale = as_d<N>((km1 + 1023u) << 52);
   return 2.0 * (half_scale * p + (half_scale - 0.5));
 }
@@ -257,12 +253,7 @@ HTSGD_INLINE typename Vec<N>::d exp_kernel_v(typename Vec<N>::d t) {
   const vu k1b = kb >> 1;
   const vu k2b = kb - k1b;
   const vd r = (t - kd * kLn2Hi) - kd * kLn2Lo;
-  const vd r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-  const vd a0 = 0.5 + r * (1.0 / 6.0), a1 = 1.0 / 24.0 + r * (1.0 / 120.0);
-  const vd a2 = 1.0 / 720.0 + r * (1.0 / 5040.0), a3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
-  const vd a4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), a5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-  const vd q = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + r8 * (a4 + r2 * a5);
-  const vd p = r + r2 * q;
+  const vd p = detail::expm1_poly(r);
   return ((1.0 + p) * as_d<N>((k1b - 1u) << 52)) * as_d<N>((k2b - 1u) << 52);
 }
 
