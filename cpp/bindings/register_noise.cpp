@@ -14,7 +14,26 @@ void fill_into(py::array_t<T>& out, const NoiseLaw& law, std::uint64_t seed, std
   run_interruptible([&](const StopFlag&) { fill_noise(law, seed, counter, data, n, n_threads); });
 }
 
+// The scalar math kernels of vecmath.hpp, elementwise (their SIMD versions give the same bits: tested
+// through fill_noise against fill_noise_reference). For the accuracy tests.
+py::array_t<double> eval_kernel(const std::string& name, const CArray<double>& x) {
+  py::array_t<double> out(x.size());
+  const double* in = x.data();
+  double* o = out.mutable_data();
+  const auto n = static_cast<std::size_t>(x.size());
+  double s, c;
+  if (name == "log") for (std::size_t i = 0; i < n; ++i) o[i] = log_kernel(in[i]);
+  else if (name == "expm1") for (std::size_t i = 0; i < n; ++i) o[i] = expm1_kernel(in[i]);
+  else if (name == "exp") for (std::size_t i = 0; i < n; ++i) o[i] = exp_kernel(in[i]);
+  else if (name == "sinpi") for (std::size_t i = 0; i < n; ++i) sincospi_kernel(in[i], o[i], c);
+  else if (name == "cospi") for (std::size_t i = 0; i < n; ++i) sincospi_kernel(in[i], s, o[i]);
+  else throw std::invalid_argument("unknown kernel: " + name);
+  return out;
+}
+
 void register_noise(py::module_& m) {
+  m.def("eval_kernel", &eval_kernel, py::arg("name"), py::arg("x"),
+        "A math kernel of the engine (log, expm1, exp, sinpi, cospi) elementwise on a 1-D array (tests).");
   m.def(
       "philox4x32",
       [](std::array<std::uint32_t, 4> counter, std::array<std::uint32_t, 2> key) { return philox4x32(counter, key); },

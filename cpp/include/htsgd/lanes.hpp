@@ -79,8 +79,8 @@ HTSGD_INLINE typename Vec<N>::u mul_lo32(typename Vec<N>::u a, typename Vec<N>::
 
 // Philox4x32-10 of the counters {slot << 12 | attempt[l], step bits 0-31, step bits 32-55 | stream << 24,
 // particle} (streams.hpp's addressing) for N lanes at once: block number attempt[l] (0: the first) of
-// BlockSource(key, stream[l], particle[l], step[l], slot) for every lane. Words are held in 64-bit lanes so that the 32x32->64
-// products are lane products; only the low 32 bits of each returned word are meaningful (the multiplies
+// BlockSource(key, stream[l], particle[l], step[l], slot) for every lane. Words are held in 64-bit lanes so
+// that the 32x32->64 products are lane products; only the low 32 bits of each returned word are meaningful (the multiplies
 // read only those, and the high halves left by the products are for the caller to drop). `stream` holds
 // Stream values per lane (a splat when all lanes read the same stream).
 template <int N>

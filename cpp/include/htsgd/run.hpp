@@ -164,11 +164,13 @@ void run_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std:
   const lanes::RunTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, n_steps, basin_edges, out, stop};
   const auto kernel = lanes::run_chunk_for<L, S>(isa);
   const auto n_blocks = static_cast<std::int64_t>((n + kBlock - 1) / kBlock);
-  // Threads take about 1e5 particle-steps at a time: handing out a chunk then costs nothing next to it,
-  // and there are still enough chunks for the threads to finish together.
-  const int per_take = static_cast<int>(std::clamp<std::int64_t>(
-      100000 / (static_cast<std::int64_t>(kBlock) * std::max<std::int64_t>(n_steps, 1)), 1, 64));
-#pragma omp parallel for schedule(dynamic, per_take) num_threads(resolve_threads(n_threads))
+  // Threads take about 1e5 particle-steps at a time, so that handing out a chunk costs nothing next to
+  // it, but at least 8 chunks per thread, so that the threads finish together.
+  const int threads = resolve_threads(n_threads);
+  const std::int64_t by_work = 100000 / (static_cast<std::int64_t>(kBlock) * std::max<std::int64_t>(n_steps, 1));
+  const std::int64_t by_balance = n_blocks / (8 * static_cast<std::int64_t>(threads));
+  const int per_take = static_cast<int>(std::clamp<std::int64_t>(std::min(by_work, by_balance), 1, 64));
+#pragma omp parallel for schedule(dynamic, per_take) num_threads(threads)
   for (std::int64_t blk = 0; blk < n_blocks; ++blk) {
     if (stop_requested(stop)) continue;  // interrupted: the remaining chunks are skipped (results discarded)
     const std::size_t begin = static_cast<std::size_t>(blk) * kBlock;

@@ -26,8 +26,8 @@ inline Key derive_key(std::uint64_t seed, std::uint64_t counter) {
 namespace lanes {
 
 // Variates begin, ..., begin + count - 1 of the Sampling stream into out[0..count): variate i is step i + 1
-// of particle 0 (streams.hpp). begin is even, so a half-block law (Pareto, in SIMD lanes) fills 2 kLanes
-// variates from kLanes blocks; other laws go kLanes variates at a time, one block source per lane.
+// of particle 0 (streams.hpp). begin is even, so a half-block law (Pareto, Gaussian) fills 2 kLanes variates
+// from kLanes blocks; other laws go kLanes variates at a time. Every law runs in SIMD lanes (lanes.hpp).
 template <int N, class S, class T>
 HTSGD_INLINE void fill_chunk(const S& sampler, Key key, std::uint64_t begin, std::size_t count, T* out) {
   constexpr int W = kLanes;
