@@ -5,12 +5,21 @@
 
 namespace htsgd::bindings {
 
+// Up to this many variates a call runs on the calling thread: starting the worker and an OpenMP team costs
+// more than a second core saves (a torch optimizer fills one call per parameter tensor).
+constexpr std::size_t kInlineFill = std::size_t{1} << 18;
+
 template <class T>
 void fill_into(py::array_t<T>& out, const NoiseLaw& law, std::uint64_t seed, std::uint64_t counter, int n_threads) {
   if (!(out.flags() & py::array::c_style) || !out.writeable())
     throw std::invalid_argument("out must be a writable C-contiguous array");
   T* data = out.mutable_data();
   const auto n = static_cast<std::size_t>(out.size());
+  if (n <= kInlineFill) {  // about a millisecond: on this thread, one core (no worker, no OpenMP team)
+    py::gil_scoped_release release;
+    fill_noise(law, seed, counter, data, n, 1);
+    return;
+  }
   run_interruptible([&](const StopFlag&) { fill_noise(law, seed, counter, data, n, n_threads); });
 }
 

@@ -1,5 +1,7 @@
 #include "workers.hpp"
 
+#include "htsgd/parallel.hpp"
+
 #include <pthread.h>
 
 #include <condition_variable>
@@ -48,6 +50,7 @@ void worker_loop(Worker* w) {
       w->has_job = false;
     }
     job();
+    release_threads();  // parallel.hpp: keep no OpenMP team between calls
     {
       Registry& r = registry();
       std::lock_guard<std::mutex> lock(r.mutex);
