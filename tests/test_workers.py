@@ -1,5 +1,5 @@
-"""The long-lived worker threads behind every C++ call (cpp/bindings/workers.hpp): reused from call to call,
-one per concurrent caller, and recreated in a forked child."""
+"""The long-lived worker threads behind every C++ call (cpp/bindings/workers.hpp): reused from call to call
+(their OpenMP teams end with each call), one per concurrent caller, and recreated in a forked child."""
 import os
 import sys
 import threading

@@ -33,8 +33,8 @@ NoiseLaw noise_from_spec(const py::dict& spec);
 Landscape1D landscape_1d_from_spec(const py::dict& spec);
 LandscapeND landscape_nd_from_spec(const py::dict& spec);
 
-// Runs work(stop) on a long-lived worker thread (workers.hpp: the master of an OpenMP team that is kept
-// from call to call) while this thread, without the GIL, polls Python's signal handlers every 50 ms. On
+// Runs work(stop) on a long-lived worker thread (workers.hpp; the master of the call's OpenMP team) while
+// this thread, without the GIL, polls Python's signal handlers every 50 ms. On
 // Ctrl-C the stop flag is set, the worker returns at its next check, this thread waits for it (nothing of
 // the call runs after it returns), and the KeyboardInterrupt raised by the handler propagates.
 template <class Work>
