@@ -166,3 +166,24 @@ def test_float16_clamp_keeps_the_sign():
     big = torch.finfo(torch.float16).max
     z = tn.sample_noise((200_000,), "pareto", 0.8, 1.0, torch.Generator().manual_seed(0), torch.float16)
     assert torch.isfinite(z).all() and (z == big).any() and (z == -big).any()
+
+
+@pytest.mark.parametrize("law", ["pareto", "gaussian", "student_t", "stable"])
+def test_batched_fill_equals_one_fill_per_tensor(law):
+    # one C++ call for the core-eligible tensors; the torch sampler's (float16, non-contiguous) in between:
+    # the same generator draws in the same order, so the same bits as tensor-by-tensor fills
+    def tensors():
+        return [torch.empty(300_000), torch.empty(7, dtype=torch.float64), torch.empty(50, dtype=torch.float16),
+                torch.empty(40, 30).t(), torch.empty(100_000, dtype=torch.float64), torch.empty(1)]
+
+    one, batch = tensors(), tensors()
+    g1 = [torch.Generator().manual_seed(5), torch.Generator().manual_seed(6)]
+    g2 = [torch.Generator().manual_seed(5), torch.Generator().manual_seed(6)]
+    for i, t in enumerate(one):
+        tn.fill_noise_(t, law, 1.5, 0.5, g1[i % 2])
+    tn.fill_noise_batch_(batch, law, 1.5, 0.5, [g2[i % 2] for i in range(len(batch))])
+    for a, b in zip(one, batch):
+        assert torch.equal(a, b)
+    assert all(torch.equal(a.get_state(), b.get_state()) for a, b in zip(g1, g2))
+    with pytest.raises(ValueError, match="Invalid generators"):
+        tn.fill_noise_batch_(batch, law, 1.5, 0.5, g2)

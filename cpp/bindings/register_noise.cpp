@@ -40,6 +40,50 @@ py::array_t<double> eval_kernel(const std::string& name, const CArray<double>& x
   return out;
 }
 
+NoiseLaw law_from(const std::string& law, double alpha, double scale) {
+  py::dict spec;
+  spec["kind"] = law;
+  spec["alpha"] = alpha;
+  spec["scale"] = scale;
+  return noise_from_spec(spec);
+}
+
+// fill_noise for many arrays (float32 or float64, each C-contiguous and writable) in one call.
+void fill_many(const py::list& outs, const std::string& law_name, double alpha, double scale,
+               const std::vector<std::uint64_t>& seeds, const std::vector<std::uint64_t>& counters, int n_threads) {
+  if (seeds.size() != outs.size() || counters.size() != outs.size())
+    throw std::invalid_argument("outs, seeds and counters must have the same length");
+  const NoiseLaw law = law_from(law_name, alpha, scale);
+  std::vector<FillTarget<float>> f32;
+  std::vector<FillTarget<double>> f64;
+  std::vector<py::array> keep;  // the arrays stay referenced while the GIL is released
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    auto a = py::cast<py::array>(outs[i]);
+    if (!(a.flags() & py::array::c_style) || !a.writeable())
+      throw std::invalid_argument("every out must be a writable C-contiguous array");
+    const auto n = static_cast<std::size_t>(a.size());
+    if (a.dtype().is(py::dtype::of<double>()))
+      f64.push_back({static_cast<double*>(a.mutable_data()), n, seeds[i], counters[i]});
+    else if (a.dtype().is(py::dtype::of<float>()))
+      f32.push_back({static_cast<float*>(a.mutable_data()), n, seeds[i], counters[i]});
+    else
+      throw py::type_error("every out must be a float32 or float64 numpy array");
+    keep.push_back(a);
+    total += n;
+  }
+  auto work = [&](int threads) {
+    if (!f32.empty()) fill_noise_many(law, f32, threads);
+    if (!f64.empty()) fill_noise_many(law, f64, threads);
+  };
+  if (total <= kInlineFill) {
+    py::gil_scoped_release release;
+    work(1);
+    return;
+  }
+  run_interruptible([&](const StopFlag&) { work(n_threads); });
+}
+
 void register_noise(py::module_& m) {
   m.def("eval_kernel", &eval_kernel, py::arg("name"), py::arg("x"),
         "A math kernel of the engine (log, expm1, exp, sinpi, cospi) elementwise on a 1-D array (tests).");
@@ -51,11 +95,7 @@ void register_noise(py::module_& m) {
       "fill_noise",
       [](py::array out, const std::string& law, double alpha, double scale, std::uint64_t seed,
          std::uint64_t counter, int n_threads) {
-        py::dict spec;
-        spec["kind"] = law;
-        spec["alpha"] = alpha;
-        spec["scale"] = scale;
-        const NoiseLaw noise = noise_from_spec(spec);
+        const NoiseLaw noise = law_from(law, alpha, scale);
         if (py::isinstance<py::array_t<double>>(out) && out.dtype().is(py::dtype::of<double>())) {
           auto a = py::reinterpret_borrow<py::array_t<double>>(out);
           fill_into(a, noise, seed, counter, n_threads);
@@ -69,17 +109,16 @@ void register_noise(py::module_& m) {
       py::arg("out"), py::arg("law"), py::arg("alpha"), py::arg("scale"), py::arg("seed"), py::arg("counter"),
       py::arg("n_threads") = 0,
       "Fill `out` in place with i.i.d. variates; variate i depends only on (seed, counter, i).");
+  m.def("fill_noise_many", &fill_many, py::arg("outs"), py::arg("law"), py::arg("alpha"), py::arg("scale"),
+        py::arg("seeds"), py::arg("counters"), py::arg("n_threads") = 0,
+        "fill_noise(outs[i], law, alpha, scale, seeds[i], counters[i]) for every i, in one call (the same bits).");
   m.def(
       "fill_noise_reference",
       [](py::array_t<double> out, const std::string& law, double alpha, double scale, std::uint64_t seed,
          std::uint64_t counter) {
         if (!(out.flags() & py::array::c_style) || !out.writeable())
           throw std::invalid_argument("out must be a writable C-contiguous float64 array");
-        py::dict spec;
-        spec["kind"] = law;
-        spec["alpha"] = alpha;
-        spec["scale"] = scale;
-        const NoiseLaw noise = noise_from_spec(spec);
+        const NoiseLaw noise = law_from(law, alpha, scale);
         double* data = out.mutable_data();
         const auto n = static_cast<std::size_t>(out.size());
         run_interruptible([&](const StopFlag&) { fill_noise_reference(noise, seed, counter, data, n); });

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "htsgd/lanes.hpp"
 #include "htsgd/noise.hpp"
@@ -74,21 +75,45 @@ FillChunkFn<S, T> fill_chunk_for(Isa isa) {
 
 constexpr std::size_t kFillChunk = 4096;
 
+// One fill_noise request: out[i] = variate i of (seed, counter), i < n.
+template <class T>
+struct FillTarget {
+  T* out;
+  std::size_t n;
+  std::uint64_t seed, counter;
+};
+
+// Several requests at once, their chunks shared by the threads (a torch optimizer fills one tensor per
+// request): every output is bit-identical to its own fill_noise call, for any thread count and ISA.
+template <class T>
+void fill_noise_many(const NoiseLaw& law, const std::vector<FillTarget<T>>& targets, int n_threads) {
+  struct Chunk {
+    std::size_t target, begin;
+  };
+  std::vector<Chunk> chunks;
+  std::vector<Key> keys;
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    keys.push_back(derive_key(targets[t].seed, targets[t].counter));
+    for (std::size_t b = 0; b < targets[t].n; b += kFillChunk) chunks.push_back({t, b});
+  }
+  with_sampler(law, [&](const auto& sampler) {
+    const auto kernel = lanes::fill_chunk_for<std::decay_t<decltype(sampler)>, T>(active_isa());
+    const auto n_chunks = static_cast<std::int64_t>(chunks.size());
+    // Threads only pay off for large outputs (a torch parameter tensor can be tiny).
+#pragma omp parallel for schedule(dynamic, 4) num_threads(resolve_threads(n_threads)) if (n_chunks > 8)
+    for (std::int64_t c = 0; c < n_chunks; ++c) {
+      const Chunk& ch = chunks[static_cast<std::size_t>(c)];
+      const FillTarget<T>& t = targets[ch.target];
+      kernel(sampler, keys[ch.target], ch.begin, std::min(kFillChunk, t.n - ch.begin), t.out + ch.begin);
+    }
+  });
+}
+
 // out[i] = variate i of (seed, counter), i < n; bit-identical for any thread count and ISA.
 template <class T>
 void fill_noise(const NoiseLaw& law, std::uint64_t seed, std::uint64_t counter, T* out, std::size_t n,
                 int n_threads) {
-  const Key key = derive_key(seed, counter);
-  with_sampler(law, [&](const auto& sampler) {
-    const auto kernel = lanes::fill_chunk_for<std::decay_t<decltype(sampler)>, T>(active_isa());
-    const auto n_chunks = static_cast<std::int64_t>((n + kFillChunk - 1) / kFillChunk);
-    // Threads only pay off for large outputs (a torch parameter tensor can be tiny).
-#pragma omp parallel for schedule(static) num_threads(resolve_threads(n_threads)) if (n_chunks > 8)
-    for (std::int64_t c = 0; c < n_chunks; ++c) {
-      const std::size_t begin = static_cast<std::size_t>(c) * kFillChunk;
-      kernel(sampler, key, begin, std::min(kFillChunk, n - begin), out + begin);
-    }
-  });
+  fill_noise_many<T>(law, {FillTarget<T>{out, n, seed, counter}}, n_threads);
 }
 
 // The same variates one at a time through the scalar samplers (draw): the reference the lanes are tested

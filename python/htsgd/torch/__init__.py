@@ -17,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
     raise ImportError("htsgd.torch needs PyTorch: pip install 'htsgd[torch]'") from exc
 
 from ._functional import heavy_tailed_sgd, noisy_gradients
-from .noise import fill_noise_, sample_noise
+from .noise import fill_noise_, fill_noise_batch_, sample_noise
 from .optimizer import HeavyTailedSGD
 from .sharpness import EigenEstimate, Estimate, expected_sharpness, hessian_trace, top_hessian_eigenvalue
 from .truncation import phi_b
@@ -28,6 +28,7 @@ __all__ = [
     "HeavyTailedSGD",
     "expected_sharpness",
     "fill_noise_",
+    "fill_noise_batch_",
     "heavy_tailed_sgd",
     "hessian_trace",
     "noisy_gradients",

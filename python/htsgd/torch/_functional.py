@@ -25,7 +25,7 @@ from typing import Union
 import torch
 from torch import Tensor
 
-from .noise import cast_finite, fill_noise_, sample_scalar
+from .noise import cast_finite, fill_noise_batch_, sample_scalar
 from .truncation import clip_coefficient, global_norm, tensor_norms
 
 __all__ = ["heavy_tailed_sgd", "noisy_gradients"]
@@ -129,11 +129,12 @@ def noisy_gradients(
         return list(grads)
     if noise_mode == "additive":
         noisy = []
-        for i, g in enumerate(grads):  # sampled tensor by tensor, in order, on both paths
+        for i, g in enumerate(grads):
             z = out[i] if out is not None else None
-            if z is None:
-                z = torch.empty_like(g, memory_format=torch.contiguous_format)
-            noisy.append(fill_noise_(z, noise, alpha, noise_scale, generator_for(generator, g.device), sampler))
+            noisy.append(z if z is not None else torch.empty_like(g, memory_format=torch.contiguous_format))
+        # sampled tensor by tensor, in order, on both paths (the C++ sampler's tensors in one call)
+        fill_noise_batch_(noisy, noise, alpha, noise_scale, [generator_for(generator, g.device) for g in grads],
+                          sampler)
         if foreach:
             for (zs, gs), _ in _group_by_device_and_dtype(len(grads), noisy, grads).values():
                 torch._foreach_add_(zs, gs)

@@ -30,6 +30,7 @@ cast, never ``inf``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -38,7 +39,8 @@ from torch import Tensor
 
 from .._validation import check_choice, check_interval, check_positive, check_real
 
-__all__ = ["LAWS", "SAMPLERS", "cast_finite", "check_core_sampler", "check_law", "core_available", "fill_noise_", "sample_noise", "sample_scalar"]
+__all__ = ["LAWS", "SAMPLERS", "cast_finite", "check_core_sampler", "check_law", "core_available", "fill_noise_",
+           "fill_noise_batch_", "sample_noise", "sample_scalar"]
 
 LAWS: tuple[str, ...] = ("pareto", "stable", "student_t", "gaussian")
 SAMPLERS: tuple[str, ...] = ("auto", "torch", "core")
@@ -48,12 +50,12 @@ _CORE_DTYPES = (torch.float32, torch.float64)
 _SEED_BOUND = 2**62
 
 
-def _core_fill():  # the C++ sampler, or None where htsgd was built without it
+def _core_fill(name: str = "fill_noise"):  # the C++ sampler, or None where htsgd was built without it
     try:
         from .. import _core  # noqa: PLC0415
     except ImportError:  # pragma: no cover - the package always ships _core
         return None
-    return getattr(_core, "fill_noise", None)
+    return getattr(_core, name, None)
 
 
 def core_available() -> bool:
@@ -244,6 +246,34 @@ def fill_noise_(out: Tensor, law: Law, alpha: float, scale: float, generator: to
         check_law(law, alpha, scale)
         return _TORCH_SAMPLERS[law](out, generator, float(alpha), float(scale))
     return out.copy_(sample_noise(out.shape, law, alpha, scale, generator, out.dtype))
+
+
+@torch.no_grad()
+def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: float,
+                      generators: Sequence[torch.Generator], sampler: str = "auto", *,
+                      n_threads: int = 0) -> list[Tensor]:
+    """:func:`fill_noise_` on every ``(outs[i], generators[i])``, in order, with the C++ sampler's tensors
+    filled in one call (its threads then share the whole batch instead of one tensor at a time).
+
+    The generators are drawn from in the same order and the results have the same bits as one
+    :func:`fill_noise_` call per tensor. Returns ``outs`` as a list.
+    """
+    check_choice("sampler", sampler, SAMPLERS)
+    if len(outs) != len(generators):
+        raise ValueError(f"Invalid generators: expected one per tensor ({len(outs)}), got {len(generators)}")
+    arrays, seeds, counters = [], [], []
+    for out, generator in zip(outs, generators, strict=True):
+        if _use_core(out, sampler) and _core_fill("fill_noise_many") is not None:
+            check_law(law, alpha, scale)
+            key, counter = torch.randint(0, _SEED_BOUND, (2,), generator=generator, dtype=torch.int64).tolist()
+            arrays.append(out.view(-1).numpy())
+            seeds.append(key)
+            counters.append(counter)
+        else:
+            fill_noise_(out, law, alpha, scale, generator, sampler, n_threads=n_threads)
+    if arrays:
+        _core_fill("fill_noise_many")(arrays, law, float(alpha), float(scale), seeds, counters, n_threads)
+    return list(outs)
 
 
 @torch.no_grad()
