@@ -9,18 +9,25 @@ namespace htsgd::bindings {
 // more than a second core saves (a torch optimizer fills one call per parameter tensor).
 constexpr std::size_t kInlineFill = std::size_t{1} << 18;
 
+// Runs fill(threads) for `total` variates: small jobs inline on one core, larger ones on a worker thread
+// with n_threads and Ctrl-C watched (run_interruptible).
+template <class Fill>
+void run_fill(std::size_t total, int n_threads, Fill&& fill) {
+  if (total <= kInlineFill) {  // about a millisecond: on this thread, one core (no worker, no OpenMP team)
+    py::gil_scoped_release release;
+    fill(1);
+    return;
+  }
+  run_interruptible([&](const StopFlag&) { fill(n_threads); });
+}
+
 template <class T>
 void fill_into(py::array_t<T>& out, const NoiseLaw& law, std::uint64_t seed, std::uint64_t counter, int n_threads) {
   if (!(out.flags() & py::array::c_style) || !out.writeable())
     throw std::invalid_argument("out must be a writable C-contiguous array");
   T* data = out.mutable_data();
   const auto n = static_cast<std::size_t>(out.size());
-  if (n <= kInlineFill) {  // about a millisecond: on this thread, one core (no worker, no OpenMP team)
-    py::gil_scoped_release release;
-    fill_noise(law, seed, counter, data, n, 1);
-    return;
-  }
-  run_interruptible([&](const StopFlag&) { fill_noise(law, seed, counter, data, n, n_threads); });
+  run_fill(n, n_threads, [&](int threads) { fill_noise(law, seed, counter, data, n, threads); });
 }
 
 // The scalar math kernels of vecmath.hpp, elementwise (their SIMD versions give the same bits: tested
@@ -72,16 +79,10 @@ void fill_many(const py::list& outs, const std::string& law_name, double alpha, 
     keep.push_back(a);
     total += n;
   }
-  auto work = [&](int threads) {
+  run_fill(total, n_threads, [&](int threads) {
     if (!f32.empty()) fill_noise_many(law, f32, threads);
     if (!f64.empty()) fill_noise_many(law, f64, threads);
-  };
-  if (total <= kInlineFill) {
-    py::gil_scoped_release release;
-    work(1);
-    return;
-  }
-  run_interruptible([&](const StopFlag&) { work(n_threads); });
+  });
 }
 
 void register_noise(py::module_& m) {
