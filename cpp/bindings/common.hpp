@@ -1,4 +1,4 @@
-// Shared by the register_*.cpp files: conversion of Python specs to core types, and running a long
+// Shared by the register_*.cpp files: array helpers, and running a long
 // computation with the GIL released while the calling thread watches for Ctrl-C.
 #pragma once
 #include <pybind11/numpy.h>
@@ -28,10 +28,6 @@ inline std::vector<double> to_vector(const py::handle& obj) {
   const auto a = py::cast<CArray<double>>(obj);
   return std::vector<double>(a.data(), a.data() + a.size());
 }
-
-NoiseLaw noise_from_spec(const py::dict& spec);
-Landscape1D landscape_1d_from_spec(const py::dict& spec);
-LandscapeND landscape_nd_from_spec(const py::dict& spec);
 
 // Runs work(stop) on a long-lived worker thread (workers.hpp; the master of the call's OpenMP team) while
 // this thread, without the GIL, polls Python's signal handlers every 50 ms. On

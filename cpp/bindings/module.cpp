@@ -1,4 +1,4 @@
-// htsgd._core: registers one submodule-sized group of functions per concept; no logic here.
+// htsgd._core: registers one group of classes and functions per concept, and the _testing submodule; no logic here.
 #include <pybind11/pybind11.h>
 
 #include <string>
@@ -9,11 +9,12 @@
 namespace py = pybind11;
 
 namespace htsgd::bindings {
-void register_noise(py::module_& m);
+void register_noise(py::module_& m, py::module_& testing);
 void register_landscapes(py::module_& m);
-void register_simulation(py::module_& m);
+void register_model(py::module_& m);
+void register_simulation(py::module_& m, py::module_& testing);
 void register_truncation(py::module_& m);
-void register_rare_event(py::module_& m);
+void register_rare_event(py::module_& m, py::module_& testing);
 }  // namespace htsgd::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -27,9 +28,12 @@ PYBIND11_MODULE(_core, m) {
 #else
   m.attr("has_openmp") = false;
 #endif
-  htsgd::bindings::register_noise(m);
+  // Hooks for the tests (reference paths, known-answer tests of the samplers): not part of any API.
+  py::module_ testing = m.def_submodule("_testing", "Test-only hooks of the core: reference paths and samplers.");
+  htsgd::bindings::register_noise(m, testing);
   htsgd::bindings::register_landscapes(m);
-  htsgd::bindings::register_simulation(m);
+  htsgd::bindings::register_model(m);
+  htsgd::bindings::register_simulation(m, testing);
   htsgd::bindings::register_truncation(m);
-  htsgd::bindings::register_rare_event(m);
+  htsgd::bindings::register_rare_event(m, testing);
 }

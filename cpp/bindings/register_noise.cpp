@@ -1,7 +1,7 @@
 #include <pybind11/stl.h>
 
-#include "common.hpp"
 #include "htsgd/sampling.hpp"
+#include "model.hpp"
 
 namespace htsgd::bindings {
 
@@ -47,20 +47,12 @@ py::array_t<double> eval_kernel(const std::string& name, const CArray<double>& x
   return out;
 }
 
-NoiseLaw law_from(const std::string& law, double alpha, double scale) {
-  py::dict spec;
-  spec["kind"] = law;
-  spec["alpha"] = alpha;
-  spec["scale"] = scale;
-  return noise_from_spec(spec);
-}
-
 // fill_noise for many arrays (float32 or float64, each C-contiguous and writable) in one call.
 void fill_many(const py::list& outs, const std::string& law_name, double alpha, double scale,
                const std::vector<std::uint64_t>& seeds, const std::vector<std::uint64_t>& counters, int n_threads) {
   if (seeds.size() != outs.size() || counters.size() != outs.size())
     throw std::invalid_argument("outs, seeds and counters must have the same length");
-  const NoiseLaw law = law_from(law_name, alpha, scale);
+  const NoiseLaw law = noise_law_from_name(law_name, alpha, scale);
   std::vector<FillTarget<float>> f32;
   std::vector<FillTarget<double>> f64;
   std::vector<py::array> keep;  // the arrays stay referenced while the GIL is released
@@ -85,47 +77,69 @@ void fill_many(const py::list& outs, const std::string& law_name, double alpha, 
   });
 }
 
-void register_noise(py::module_& m) {
-  m.def("eval_kernel", &eval_kernel, py::arg("name"), py::arg("x"),
-        "A math kernel of the engine (log, expm1, exp, sinpi, cospi) elementwise on a 1-D array (tests).");
-  m.def(
-      "philox4x32",
-      [](std::array<std::uint32_t, 4> counter, std::array<std::uint32_t, 2> key) { return philox4x32(counter, key); },
-      py::arg("counter"), py::arg("key"), "One Philox4x32-10 block (for known-answer tests).");
+// fill_noise into a float32 or float64 numpy array.
+void fill_array(py::array out, const NoiseLaw& noise, std::uint64_t seed, std::uint64_t counter, int n_threads) {
+  if (py::isinstance<py::array_t<double>>(out) && out.dtype().is(py::dtype::of<double>())) {
+    auto a = py::reinterpret_borrow<py::array_t<double>>(out);
+    fill_into(a, noise, seed, counter, n_threads);
+  } else if (out.dtype().is(py::dtype::of<float>())) {
+    auto a = py::reinterpret_borrow<py::array_t<float>>(out);
+    fill_into(a, noise, seed, counter, n_threads);
+  } else {
+    throw py::type_error("out must be a float32 or float64 numpy array");
+  }
+}
+
+void register_noise(py::module_& m, py::module_& testing) {
+  py::enum_<NoiseKind>(m, "NoiseKind", "The noise laws of the core.")
+      .value("pareto", NoiseKind::Pareto)
+      .value("stable", NoiseKind::Stable)
+      .value("student_t", NoiseKind::StudentT)
+      .value("gaussian", NoiseKind::Gaussian);
+  py::class_<NoiseLaw>(m, "NoiseLaw", "A noise law of the core: kind, alpha (df for student_t), scale; checked.")
+      .def(py::init(&noise_law), py::arg("kind"), py::arg("alpha"), py::arg("scale"))
+      .def_static("from_name", &noise_law_from_name, py::arg("name"), py::arg("alpha"), py::arg("scale"))
+      .def_property_readonly("kind", [](const NoiseLaw& l) { return l.kind; })
+      .def_property_readonly("alpha", [](const NoiseLaw& l) { return l.alpha; })
+      .def_property_readonly("scale", [](const NoiseLaw& l) { return l.scale; })
+      .def(
+          "fill",
+          [](const NoiseLaw& law, py::array out, std::uint64_t seed, std::uint64_t counter, int n_threads) {
+            fill_array(std::move(out), law, seed, counter, n_threads);
+          },
+          py::arg("out"), py::arg("seed"), py::arg("counter"), py::arg("n_threads") = 0,
+           "Fill `out` (float32 or float64, C-contiguous, writable) in place with i.i.d. variates; variate i "
+           "depends only on (seed, counter, i).");
   m.def(
       "fill_noise",
       [](py::array out, const std::string& law, double alpha, double scale, std::uint64_t seed,
          std::uint64_t counter, int n_threads) {
-        const NoiseLaw noise = law_from(law, alpha, scale);
-        if (py::isinstance<py::array_t<double>>(out) && out.dtype().is(py::dtype::of<double>())) {
-          auto a = py::reinterpret_borrow<py::array_t<double>>(out);
-          fill_into(a, noise, seed, counter, n_threads);
-        } else if (out.dtype().is(py::dtype::of<float>())) {
-          auto a = py::reinterpret_borrow<py::array_t<float>>(out);
-          fill_into(a, noise, seed, counter, n_threads);
-        } else {
-          throw py::type_error("out must be a float32 or float64 numpy array");
-        }
+        fill_array(out, noise_law_from_name(law, alpha, scale), seed, counter, n_threads);
       },
       py::arg("out"), py::arg("law"), py::arg("alpha"), py::arg("scale"), py::arg("seed"), py::arg("counter"),
       py::arg("n_threads") = 0,
-      "Fill `out` in place with i.i.d. variates; variate i depends only on (seed, counter, i).");
+      "NoiseLaw.from_name(law, alpha, scale).fill(out, seed, counter, n_threads), for callers holding names.");
   m.def("fill_noise_many", &fill_many, py::arg("outs"), py::arg("law"), py::arg("alpha"), py::arg("scale"),
         py::arg("seeds"), py::arg("counters"), py::arg("n_threads") = 0,
         "fill_noise(outs[i], law, alpha, scale, seeds[i], counters[i]) for every i, in one call (the same bits).");
-  m.def(
+
+  testing.def("eval_kernel", &eval_kernel, py::arg("name"), py::arg("x"),
+              "A math kernel of the engine (log, expm1, exp, sinpi, cospi) elementwise on a 1-D array.");
+  testing.def(
+      "philox4x32",
+      [](std::array<std::uint32_t, 4> counter, std::array<std::uint32_t, 2> key) { return philox4x32(counter, key); },
+      py::arg("counter"), py::arg("key"), "One Philox4x32-10 block (for known-answer tests).");
+  testing.def(
       "fill_noise_reference",
-      [](py::array_t<double> out, const std::string& law, double alpha, double scale, std::uint64_t seed,
-         std::uint64_t counter) {
+      [](py::array_t<double> out, const NoiseLaw& noise, std::uint64_t seed, std::uint64_t counter) {
         if (!(out.flags() & py::array::c_style) || !out.writeable())
           throw std::invalid_argument("out must be a writable C-contiguous float64 array");
-        const NoiseLaw noise = law_from(law, alpha, scale);
         double* data = out.mutable_data();
         const auto n = static_cast<std::size_t>(out.size());
         run_interruptible([&](const StopFlag&) { fill_noise_reference(noise, seed, counter, data, n); });
       },
-      py::arg("out").noconvert(), py::arg("law"), py::arg("alpha"), py::arg("scale"), py::arg("seed"), py::arg("counter"),
-      "fill_noise through the scalar samplers, one variate at a time: the reference of the SIMD lanes (tests).");
+      py::arg("out").noconvert(), py::arg("law"), py::arg("seed"), py::arg("counter"),
+      "NoiseLaw.fill through the scalar samplers, one variate at a time: the reference of the SIMD lanes.");
 }
 
 }  // namespace htsgd::bindings

@@ -8,12 +8,11 @@ from . import landscapes, theory
 from ._core import max_threads
 from .dynamics import HeavyTailedSGD
 from .noise import Gaussian, NoiseLaw, Pareto, Stable, StudentT
-from .rare_event import ExitProbability
-from .results import Estimate, ExitTimes, ExponentialCheck, RunResult
+from .results import Estimate, ExitProbability, ExitTimes, ExponentialCheck, MeanExitTime, RunResult
 from .truncation import truncate
 
 __all__ = [
     "HeavyTailedSGD", "Pareto", "Stable", "StudentT", "Gaussian", "NoiseLaw", "RunResult", "ExitTimes",
-    "Estimate", "ExponentialCheck", "ExitProbability", "landscapes", "theory", "truncate", "max_threads",
+    "Estimate", "ExponentialCheck", "ExitProbability", "MeanExitTime", "landscapes", "theory", "truncate", "max_threads",
 ]
 __version__ = "0.2.0"

@@ -1,22 +1,21 @@
 """Truncated heavy-tailed SGD: ``x <- proj(x + phi_b(-lr * grad f(x) + lr * Z))`` for many particles."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
+from . import _simulation, rare_event
+from ._compat import keyword_only
+from ._model import Model
+from ._rng import RNGLike
+from .landscapes import Landscape
+from .noise import NoiseLaw
+from .results import ExitProbability, ExitTimes, MeanExitTime, RunResult
 
-from . import _core
-from ._rng import RNGLike, resolve_seed
-from ._validation import (check_array, check_choice, check_int, check_n_threads, check_optional_int,
-                          check_positive)
-from .landscapes import Landscape, Landscape1D, LandscapeND, check_landscape
-from .noise import NoiseLaw, check_noise
-from .results import ExitTimes, RunResult
-
-_MAX_PARTICLES = 2**32 - 1  # particle ids index the 32-bit Philox counter word
-_MAX_STEPS = 2**56 - 1
-_MAX_BASINS_ND = 4096
+_RUN_LEGACY = ("rng", "record_every", "n_threads")
+_EXIT_TIMES_LEGACY = ("rng", "n_threads")
+_EXIT_PROBABILITY_LEGACY = ("method", "n_samples", "target_rel_error", "gamma", "weight", "side", "rng", "n_threads")
+_MEAN_EXIT_TIME_LEGACY = ("method", "n_samples", "target_rel_error", "horizons", "max_steps", "gamma", "weight",
+                          "side", "rng", "n_threads")
 
 
 class HeavyTailedSGD:
@@ -49,81 +48,41 @@ class HeavyTailedSGD:
 
     def __init__(self, landscape: Landscape, lr: float, noise: NoiseLaw, truncation: float | None = None,
                  bounds: tuple[Any, Any] | None = None, *, clip: str = "norm", isotropic: bool = False) -> None:
-        self.landscape = check_landscape(landscape)
-        self.lr = check_positive("lr", lr)
-        self.noise = check_noise(noise)
-        self.truncation = None if truncation is None else check_positive("truncation", truncation, allow_inf=True)
-        self.clip = check_choice("clip", clip, ("norm", "coordinate"))
-        if not isinstance(isotropic, (bool, np.bool_)):
-            raise TypeError(f"Invalid isotropic: expected a bool, got {type(isotropic).__name__}")
-        self.isotropic = bool(isotropic)
-        self._d = 1 if isinstance(landscape, Landscape1D) else landscape.dim
-        self.bounds = None if bounds is None else self._check_box("bounds", bounds)
+        object.__setattr__(self, "_model", Model(landscape, lr, noise, truncation, bounds, clip=clip,
+                                                 isotropic=isotropic))
 
-    # ------------------------------------------------------------------ helpers
-    @property
-    def _b(self) -> float:
-        return math.inf if self.truncation is None else self.truncation
+    # ------------------------------------------------------------------ read-only attributes
+    model = property(lambda self: self._model, doc="The validated model (:class:`htsgd._model.Model`).")
+    landscape = property(lambda self: self._model.landscape, doc="The loss landscape.")
+    lr = property(lambda self: self._model.lr, doc="The learning rate.")
+    noise = property(lambda self: self._model.noise, doc="The noise law.")
+    truncation = property(lambda self: self._model.truncation, doc="``b``, or None (untruncated).")
+    bounds = property(lambda self: self._model.bounds, doc="``(lo, hi)`` read-only arrays of length d, or None.")
+    clip = property(lambda self: self._model.clip, doc="d-D clipping: 'norm' or 'coordinate'.")
+    isotropic = property(lambda self: self._model.isotropic, doc="d-D: isotropic noise.")
 
-    def _check_box(self, name: str, box: Any) -> tuple[np.ndarray, np.ndarray]:
-        if not isinstance(box, (tuple, list)) or len(box) != 2:
-            raise TypeError(f"Invalid {name}: expected a pair (lo, hi)")
-        lo = check_array(f"{name}[0]", box[0], ndim=(0, 1), allow_nonfinite=True)
-        hi = check_array(f"{name}[1]", box[1], ndim=(0, 1), allow_nonfinite=True)
-        if lo.size not in (1, self._d) or hi.size not in (1, self._d):
-            raise ValueError(f"Invalid {name}: expected scalars or sequences of length {self._d}")
-        lo, hi = np.broadcast_to(lo, (self._d,)).copy(), np.broadcast_to(hi, (self._d,)).copy()
-        if np.any(lo >= hi):
-            raise ValueError(f"Invalid {name}: {box!r}; expected lo < hi")
-        return lo, hi
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"HeavyTailedSGD is immutable: cannot set {name!r} (build a new one)")
 
-    def _step_spec(self) -> dict:
-        lo, hi = self.bounds if self.bounds is not None else (np.full(self._d, -np.inf), np.full(self._d, np.inf))
-        return {"lr": self.lr, "truncation": self._b, "lo": lo, "hi": hi, "clip": self.clip,
-                "isotropic": self.isotropic}
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"HeavyTailedSGD is immutable: cannot delete {name!r}")
 
-    def _initial_state(self, x0: Any, n_particles: int | None) -> np.ndarray:
-        x = check_array("x0", x0, ndim=(0, 1, 2))
-        if isinstance(self.landscape, Landscape1D):
-            if x.ndim == 2:
-                raise ValueError(f"Invalid x0: expected a scalar or shape (n_particles,), got shape {x.shape}")
-            per_particle = x.ndim == 1
-            single_shape: tuple[int, ...] = ()
-        else:
-            if x.ndim == 0 or x.shape[-1] != self._d:
-                raise ValueError(f"Invalid x0: expected shape ({self._d},) or (n_particles, {self._d}), "
-                                 f"got shape {x.shape}")
-            per_particle = x.ndim == 2
-            single_shape = (self._d,)
-        if per_particle:
-            if n_particles is not None and n_particles != x.shape[0]:
-                raise ValueError(f"Invalid n_particles: {n_particles}; x0 holds {x.shape[0]} particles")
-            out = x
-        else:
-            n = 1 if n_particles is None else n_particles
-            out = np.broadcast_to(x, (n, *single_shape))
-        if out.shape[0] < 1:
-            raise ValueError("Invalid x0: expected at least one particle")
-        if out.shape[0] > _MAX_PARTICLES:
-            raise ValueError(f"Invalid n_particles: expected at most {_MAX_PARTICLES}")
-        if self.bounds is not None:
-            lo, hi = self.bounds
-            pts = out.reshape(out.shape[0], -1)
-            if np.any(pts < lo) or np.any(pts > hi):
-                raise ValueError(f"Invalid x0: expected points inside bounds {self.bounds}")
-        return out  # possibly a broadcast view: the callers copy it once, where they need to
+    def __reduce__(self) -> tuple:
+        args, kwargs = self._model.arguments()
+        return _rebuild, (args, kwargs)
 
-    @staticmethod
-    def _check_first_particle(first_particle: Any, n: int) -> int:
-        fp = check_int("first_particle", first_particle, minimum=0)
-        if fp + n > _MAX_PARTICLES + 1:
-            raise ValueError(f"Invalid first_particle: {fp}; expected first_particle + n_particles <= 2**32")
-        return fp
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HeavyTailedSGD):
+            return NotImplemented
+        return self._model == other._model
+
+    def __hash__(self) -> int:
+        return hash(self._model)
 
     # ------------------------------------------------------------------ public API
-    def run(self, x0: Any, n_steps: int, n_particles: int | None = None, rng: RNGLike = None,
-            record_every: int | None = None, n_threads: int | None = None, *,
-            first_particle: int = 0, occupancy: bool = True) -> RunResult:
+    def run(self, x0: Any, n_steps: int, n_particles: int | None = None, *args: Any, rng: RNGLike = None,
+            record_every: int | None = None, n_threads: int | None = None, first_particle: int = 0,
+            occupancy: bool = True) -> RunResult:
         """Simulate ``n_steps`` steps of every particle.
 
         Parameters
@@ -153,40 +112,13 @@ class HeavyTailedSGD:
             ``final``, ``trajectory``, ``occupancy`` (steps per basin, when the landscape has basins),
             the non-finite particles and the seed.
         """
-        n_particles = check_optional_int("n_particles", n_particles, minimum=1)
-        n_steps = check_int("n_steps", n_steps, minimum=0, maximum=_MAX_STEPS)
-        record_every = check_optional_int("record_every", record_every, minimum=1)
-        threads = check_n_threads(n_threads)
-        if not isinstance(occupancy, (bool, np.bool_)):
-            raise TypeError(f"Invalid occupancy: expected a bool, got {type(occupancy).__name__}")
-        x = self._initial_state(x0, n_particles)
-        fp = self._check_first_particle(first_particle, x.shape[0])
-        seed = resolve_seed(rng)
-        edges, n_basins, basins = self._occupancy_layout() if occupancy else (np.empty(0), 0, [])
-        if record_every is not None and x.size * (n_steps // record_every) > 2**31:
-            raise ValueError(f"Invalid record_every: {record_every}; the trajectory would hold "
-                             f"{x.size * (n_steps // record_every):.3g} numbers (more than 2**31)")
-        state = np.array(x, dtype=np.float64, order="C")  # the one copy: C++ turns it into the final state
-        raw = _core.run(self.landscape._spec(), self.noise._spec(), self._step_spec(), state, n_steps, seed.key,
-                        fp, record_every or 0, edges, n_basins, threads)
-        return RunResult(final=raw["final"], trajectory=raw["trajectory"], record_every=record_every,
-                         occupancy=raw["occupancy"], basins=basins, nonfinite_index=raw["nonfinite_index"],
-                         nonfinite_at=raw["nonfinite_at"], n_steps=n_steps, first_particle=fp, seed_entropy=seed.entropy,
-                         seed_spawn_key=seed.spawn_key)
+        kw = keyword_only("run", args, _RUN_LEGACY, {"rng": rng, "record_every": record_every, "n_threads": n_threads},
+                          {"rng": None, "record_every": None, "n_threads": None})
+        return _simulation.run(self._model, x0, n_steps, n_particles, first_particle=first_particle,
+                               occupancy=occupancy, **kw)
 
-    def _occupancy_layout(self) -> tuple[np.ndarray, int, list]:
-        land = self.landscape
-        if isinstance(land, Landscape1D):
-            if len(land.critical_points) == 0:
-                return np.empty(0), 0, []
-            return np.ascontiguousarray(land.maxima, dtype=np.float64), len(land.maxima) + 1, land.basins()
-        edges = land.basin_edges if isinstance(land, LandscapeND) else None
-        if edges is None or (len(edges) + 1) ** self._d > _MAX_BASINS_ND:
-            return np.empty(0), 0, []
-        return np.ascontiguousarray(edges, dtype=np.float64), (len(edges) + 1) ** self._d, list(land.minima)
-
-    def exit_times(self, x0: Any, domain: tuple[Any, Any], n_particles: int, max_steps: int,
-                   rng: RNGLike = None, n_threads: int | None = None, *, first_particle: int = 0) -> ExitTimes:
+    def exit_times(self, x0: Any, domain: tuple[Any, Any], n_particles: int, max_steps: int, *args: Any,
+                   rng: RNGLike = None, n_threads: int | None = None, first_particle: int = 0) -> ExitTimes:
         """First-exit times from the open interval (1-D) or box (d-D) ``domain``.
 
         Parameters
@@ -207,33 +139,20 @@ class HeavyTailedSGD:
         -------
         ExitTimes
         """
-        n_particles = check_int("n_particles", n_particles, minimum=1, maximum=_MAX_PARTICLES)
-        max_steps = check_int("max_steps", max_steps, minimum=1, maximum=_MAX_STEPS)
-        threads = check_n_threads(n_threads)
-        lo, hi = self._check_box("domain", domain)
-        x = self._initial_state(x0, n_particles)
-        pts = x.reshape(x.shape[0], -1)
-        if not (np.all(pts > lo) and np.all(pts < hi)):
-            raise ValueError(f"Invalid x0: expected points strictly inside domain {domain!r}")
-        fp = self._check_first_particle(first_particle, x.shape[0])
-        seed = resolve_seed(rng)
-        raw = _core.exit_times(self.landscape._spec(), self.noise._spec(), self._step_spec(),
-                               np.ascontiguousarray(x), lo, hi,
-                               max_steps, seed.key, fp, threads)
-        dom = (float(lo[0]), float(hi[0])) if self._d == 1 and isinstance(self.landscape, Landscape1D) else (lo, hi)
-        return ExitTimes(steps=raw["steps"], position=raw["position"], exited=raw["exited"],
-                         nonfinite=raw["nonfinite"], domain=dom, max_steps=max_steps, lr=self.lr,
-                         first_particle=fp, seed_entropy=seed.entropy, seed_spawn_key=seed.spawn_key)
+        kw = keyword_only("exit_times", args, _EXIT_TIMES_LEGACY, {"rng": rng, "n_threads": n_threads},
+                          {"rng": None, "n_threads": None})
+        return _simulation.exit_times(self._model, x0, domain, n_particles, max_steps, first_particle=first_particle,
+                                      **kw)
 
     def __repr__(self) -> str:
-        return (f"HeavyTailedSGD({self.landscape!r}, lr={self.lr:g}, noise={self.noise!r}, "
-                f"truncation={self.truncation}, bounds={self.bounds})")
+        return f"HeavyTailedSGD({self._model!r})"
 
     # ------------------------------------------------------------------ rare events (htsgd.rare_event)
-    def exit_probability(self, x0: Any, domain: tuple[Any, Any], horizon: int, method: str = "importance",
-                         n_samples: int | None = None, target_rel_error: float | None = None,
-                         gamma: float | None = None, weight: float | None = None, side: str | None = None,
-                         rng: RNGLike = None, n_threads: int | None = None):
+    def exit_probability(self, x0: Any, domain: tuple[Any, Any], horizon: int, *args: Any,
+                         method: str = "importance", n_samples: int | None = None,
+                         target_rel_error: float | None = None, gamma: float | None = None,
+                         weight: float | None = None, side: str | None = None, rng: RNGLike = None,
+                         n_threads: int | None = None) -> ExitProbability:
         """Probability ``p = P(tau <= horizon)`` of leaving ``domain`` within ``horizon`` steps (1-D).
 
         Made for the rare exits of truncated heavy-tailed SGD, where leaving a basin of width ``r`` needs
@@ -300,16 +219,16 @@ class HeavyTailedSGD:
         NotImplementedError
             d-dimensional landscapes; importance sampling with non-Pareto noise.
         """
-        from .rare_event import exit_probability
+        given = {"method": method, "n_samples": n_samples, "target_rel_error": target_rel_error, "gamma": gamma,
+                 "weight": weight, "side": side, "rng": rng, "n_threads": n_threads}
+        kw = keyword_only("exit_probability", args, _EXIT_PROBABILITY_LEGACY, given, _EXIT_PROBABILITY_DEFAULTS)
+        return rare_event.exit_probability(self._model, x0, domain, horizon, **kw)
 
-        return exit_probability(self, x0, domain, horizon, method=method, n_samples=n_samples,
-                                target_rel_error=target_rel_error, gamma=gamma, weight=weight, side=side, rng=rng,
-                                n_threads=n_threads)
-
-    def mean_exit_time(self, x0: Any, domain: tuple[Any, Any], method: str = "auto", n_samples: int | None = None,
-                       target_rel_error: float | None = None, horizons: tuple[int, int] | None = None,
-                       max_steps: int | None = None, gamma: float | None = None, weight: float | None = None,
-                       side: str | None = None, rng: RNGLike = None, n_threads: int | None = None):
+    def mean_exit_time(self, x0: Any, domain: tuple[Any, Any], *args: Any, method: str = "auto",
+                       n_samples: int | None = None, target_rel_error: float | None = None,
+                       horizons: tuple[int, int] | None = None, max_steps: int | None = None,
+                       gamma: float | None = None, weight: float | None = None, side: str | None = None,
+                       rng: RNGLike = None, n_threads: int | None = None) -> MeanExitTime:
         """Mean first-exit time (steps) from ``domain`` (1-D), by direct simulation or from exit probabilities.
 
         ``method="direct"`` simulates ``n_samples`` exits (:meth:`exit_times`, censoring-aware mean).
@@ -343,8 +262,16 @@ class HeavyTailedSGD:
         htsgd.rare_event.MeanExitTime
             ``value``, ``stderr``, ``method`` and, for importance, both :class:`ExitProbability` results.
         """
-        from .rare_event import mean_exit_time
+        given = {"method": method, "n_samples": n_samples, "target_rel_error": target_rel_error,
+                 "horizons": horizons, "max_steps": max_steps, "gamma": gamma, "weight": weight, "side": side,
+                 "rng": rng, "n_threads": n_threads}
+        kw = keyword_only("mean_exit_time", args, _MEAN_EXIT_TIME_LEGACY, given, _MEAN_EXIT_TIME_DEFAULTS)
+        return rare_event.mean_exit_time(self._model, x0, domain, **kw)
 
-        return mean_exit_time(self, x0, domain, method=method, n_samples=n_samples,
-                              target_rel_error=target_rel_error, horizons=horizons, max_steps=max_steps,
-                              gamma=gamma, weight=weight, side=side, rng=rng, n_threads=n_threads)
+
+_EXIT_PROBABILITY_DEFAULTS = dict.fromkeys(_EXIT_PROBABILITY_LEGACY, None) | {"method": "importance"}
+_MEAN_EXIT_TIME_DEFAULTS = dict.fromkeys(_MEAN_EXIT_TIME_LEGACY, None) | {"method": "auto"}
+
+
+def _rebuild(args: tuple, kwargs: dict) -> HeavyTailedSGD:
+    return HeavyTailedSGD(*args, **kwargs)

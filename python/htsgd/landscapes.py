@@ -2,6 +2,10 @@
 
 1-D landscapes (state shape ``(n_particles,)``) know their critical points, hence their minima and
 basins; d-dimensional ones use state shape ``(n_particles, d)``.
+
+Landscapes are immutable: validated once, their arrays kept as private read-only copies (the properties
+return read-only views), their core landscape (``_core.Landscape1D`` / ``_core.LandscapeND``) built once;
+setting an attribute raises ``AttributeError``. They compare by value and pickle.
 """
 from __future__ import annotations
 
@@ -16,30 +20,79 @@ from ._validation import check_array, check_int, check_positive
 from .theory import Basin, basins_from_critical_points
 
 
-class Landscape:
-    """Base class. ``dim`` is the dimension of the state (1 for the 1-D landscapes)."""
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """A private read-only copy; callers get views of it, which cannot be made writable either."""
+    out = np.array(a, dtype=np.float64, copy=True)
+    out.flags.writeable = False
+    return out
 
-    dim: int = 1
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.shape(a) == np.shape(b) and np.array_equal(a, b))
+    return bool(a == b)
+
+
+class Landscape:
+    """Base class. ``dim`` is the dimension of the state (1 for the 1-D landscapes).
+
+    Immutable after ``__init__``; subclasses list their constructor arguments in ``_args()`` (equality,
+    hashing and pickling go through them) and end ``__init__`` with ``_freeze(core)``.
+    """
+
+    @property
+    def dim(self) -> int:
+        return 1
 
     def value(self, x: Any) -> np.ndarray:
         """Loss at ``x`` (vectorised over particles)."""
-        return _core.landscape_value(self._spec(), self._points(x))
+        return self._core_landscape.value(self._points(x))
 
     def grad(self, x: Any) -> np.ndarray:
         """Gradient at ``x`` (vectorised over particles)."""
-        return _core.landscape_grad(self._spec(), self._points(x))
+        return self._core_landscape.grad(self._points(x))
 
-    def _spec(self) -> dict:
+    @property
+    def _core_landscape(self) -> Any:
+        return self.__dict__["_core_cache"]
+
+    def _freeze(self, core: Any) -> None:
+        object.__setattr__(self, "_core_cache", core)
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_frozen", False):
+            raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name!r} (build a new landscape)")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot delete {name!r}")
+
+    def _args(self) -> tuple:
         raise NotImplementedError
+
+    def __reduce__(self) -> tuple:
+        return type(self), self._args()  # rebuilt (and validated) by __init__
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(_same(a, b) for a, b in zip(self._args(), other._args()))  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), *(a.tobytes() if isinstance(a, np.ndarray) else a for a in self._args())))
 
     def _points(self, x: Any) -> np.ndarray:
         raise NotImplementedError
 
 
 class Landscape1D(Landscape):
-    """A landscape on the real line; subclasses set ``critical_points`` (sorted, alternating)."""
+    """A landscape on the real line; subclasses set ``_critical_points`` (sorted, alternating)."""
 
-    critical_points: np.ndarray
+    @property
+    def critical_points(self) -> np.ndarray:
+        """Critical points where the gradient changes sign, sorted (read-only)."""
+        return self._critical_points.view()
 
     def _points(self, x: Any) -> np.ndarray:
         return check_array("x", x, allow_nonfinite=True).reshape(-1)
@@ -100,12 +153,18 @@ class Polynomial(Landscape1D):
         c = check_array("coefficients", coefficients, ndim=1)
         if c.size < 1:
             raise ValueError("Invalid coefficients: expected at least one coefficient")
-        self.coefficients = c
-        self._grad_coef = P.polyder(c) if c.size > 1 else np.zeros(1)
-        self.critical_points = _critical_points_of(self._grad_coef)
+        self._coefficients = _readonly(c)
+        grad_coef = P.polyder(c) if c.size > 1 else np.zeros(1)
+        self._critical_points = _readonly(_critical_points_of(grad_coef))
+        self._freeze(_core.Landscape1D.polynomial(c, grad_coef))
 
-    def _spec(self) -> dict:
-        return {"kind": "polynomial", "dim": 0, "value_coef": self.coefficients, "grad_coef": self._grad_coef}
+    @property
+    def coefficients(self) -> np.ndarray:
+        """``c_k`` in increasing degree (read-only)."""
+        return self._coefficients.view()
+
+    def _args(self) -> tuple:
+        return (self._coefficients,)
 
     def __repr__(self) -> str:
         return f"Polynomial({self.coefficients.tolist()})"
@@ -125,13 +184,21 @@ class CriticalPoints(Landscape1D):
                              "(minimum, maximum, ..., minimum)")
         if np.any(np.diff(pts) <= 0):
             raise ValueError(f"Invalid points: {pts.tolist()}; expected strictly increasing points")
-        self.points = pts
-        self.scale = check_positive("scale", scale)
-        self.critical_points = pts
-        grad_coef = self.scale * P.polyfromroots(pts)
+        self._scale = check_positive("scale", scale)
+        self._critical_points = _readonly(pts)
+        grad_coef = self._scale * P.polyfromroots(pts)
         value_coef = P.polyint(grad_coef)
         value_coef[0] = -min(P.polyval(pts[::2], value_coef))
-        self._value_coef = value_coef
+        self._freeze(_core.Landscape1D.critical_points(pts, value_coef, self._scale))
+
+    @property
+    def points(self) -> np.ndarray:
+        """The critical points, minimum, maximum, ..., minimum (read-only)."""
+        return self._critical_points.view()
+
+    @property
+    def scale(self) -> float:
+        return self._scale
 
     @property
     def minima(self) -> np.ndarray:
@@ -141,9 +208,8 @@ class CriticalPoints(Landscape1D):
     def maxima(self) -> np.ndarray:
         return self.points[1::2]
 
-    def _spec(self) -> dict:
-        return {"kind": "critical_points", "dim": 0, "points": self.points, "value_coef": self._value_coef,
-                "scale": self.scale}
+    def _args(self) -> tuple:
+        return (self._critical_points, self._scale)
 
     def __repr__(self) -> str:
         return f"CriticalPoints({self.points.tolist()}, scale={self.scale})"
@@ -154,6 +220,9 @@ class DoubleWell(CriticalPoints):
 
     def __init__(self) -> None:
         super().__init__([-1.0, 0.0, 1.0], scale=1.0)
+
+    def _args(self) -> tuple:
+        return ()
 
     def __repr__(self) -> str:
         return "DoubleWell()"
@@ -175,12 +244,26 @@ class Tabulated(Landscape1D):
             raise ValueError(f"Invalid grad: expected shape {xs.shape} (that of x), got {gs.shape}")
         if np.any(np.diff(xs) <= 0):
             raise ValueError("Invalid x: expected a strictly increasing grid")
-        self.x, self.g = xs, gs
-        self._f = np.concatenate([[0.0], np.cumsum(0.5 * (gs[1:] + gs[:-1]) * np.diff(xs))])
-        self.critical_points = self._zeros()
+        self._x, self._g = _readonly(xs), _readonly(gs)
+        f = np.concatenate([[0.0], np.cumsum(0.5 * (gs[1:] + gs[:-1]) * np.diff(xs))])
+        self._critical_points = _readonly(self._zeros())
+        self._freeze(_core.Landscape1D.tabulated(xs, gs, f))
+
+    @property
+    def x(self) -> np.ndarray:
+        """The grid (read-only)."""
+        return self._x.view()
+
+    @property
+    def g(self) -> np.ndarray:
+        """The gradient at the grid points (read-only)."""
+        return self._g.view()
+
+    def _args(self) -> tuple:
+        return (self._x, self._g)
 
     def _zeros(self) -> np.ndarray:
-        x, g = self.x, self.g
+        x, g = self._x, self._g
         s = np.sign(g)
         nz = np.flatnonzero(s != 0)
         out = []
@@ -191,9 +274,6 @@ class Tabulated(Landscape1D):
                 else:
                     out.append(0.5 * (x[a + 1] + x[b - 1]))  # zero on nodes between: take the middle
         return np.array(out)
-
-    def _spec(self) -> dict:
-        return {"kind": "tabulated", "dim": 0, "x": self.x, "grad": self.g, "value": self._f}
 
     def __repr__(self) -> str:
         return f"Tabulated(<{self.x.size} points on [{self.x[0]:g}, {self.x[-1]:g}]>)"
@@ -231,20 +311,34 @@ class Quadratic(LandscapeND):
             raise ValueError(f"Invalid hessian: expected a square matrix, got shape {h.shape}")
         if not np.allclose(h, h.T, rtol=1e-12, atol=1e-12 * max(1.0, np.abs(h).max())):
             raise ValueError("Invalid hessian: expected a symmetric matrix")
-        self.hessian = h
-        self.dim = h.shape[0]
-        c = np.zeros(self.dim) if center is None else check_array("center", center, ndim=1)
-        if c.shape != (self.dim,):
-            raise ValueError(f"Invalid center: expected shape ({self.dim},), got {c.shape}")
-        self.center = c
+        d = h.shape[0]
+        c = np.zeros(d) if center is None else check_array("center", center, ndim=1)
+        if c.shape != (d,):
+            raise ValueError(f"Invalid center: expected shape ({d},), got {c.shape}")
+        self._hessian, self._center = _readonly(h), _readonly(c)
+        self._freeze(_core.LandscapeND.quadratic(h, c))
+
+    @property
+    def dim(self) -> int:
+        return self._hessian.shape[0]
+
+    @property
+    def hessian(self) -> np.ndarray:
+        """``H`` (read-only)."""
+        return self._hessian.view()
+
+    @property
+    def center(self) -> np.ndarray:
+        """``c`` (read-only)."""
+        return self._center.view()
+
+    def _args(self) -> tuple:
+        return (self._hessian, self._center)
 
     @property
     def minima(self) -> np.ndarray:
         """``center`` if the Hessian is positive definite, else none."""
         return self.center[None, :] if np.all(np.linalg.eigvalsh(self.hessian) > 0) else np.empty((0, self.dim))
-
-    def _spec(self) -> dict:
-        return {"kind": "quadratic", "dim": self.dim, "hessian": self.hessian, "center": self.center}
 
     def __repr__(self) -> str:
         return f"Quadratic(hessian={self.hessian.tolist()}, center={self.center.tolist()})"
@@ -257,8 +351,20 @@ class Separable(LandscapeND):
     def __init__(self, component: Landscape1D, dim: int) -> None:
         if not isinstance(component, Landscape1D):
             raise TypeError(f"Invalid component: expected a 1-D htsgd landscape, got {type(component).__name__}")
-        self.component = component
-        self.dim = check_int("dim", dim, minimum=1, maximum=1 << 20)
+        self._component = component
+        self._dim = check_int("dim", dim, minimum=1, maximum=1 << 20)
+        self._freeze(_core.LandscapeND.separable(component._core_landscape, self._dim))
+
+    @property
+    def component(self) -> Landscape1D:
+        return self._component
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _args(self) -> tuple:
+        return (self._component, self._dim)
 
     @property
     def minima(self) -> np.ndarray:
@@ -269,9 +375,6 @@ class Separable(LandscapeND):
     @property
     def basin_edges(self) -> np.ndarray:
         return self.component.maxima
-
-    def _spec(self) -> dict:
-        return {"kind": "separable", "dim": self.dim, "component": self.component._spec()}
 
     def __repr__(self) -> str:
         return f"Separable({self.component!r}, dim={self.dim})"

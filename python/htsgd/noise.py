@@ -1,5 +1,8 @@
 """Noise laws of the SGD update: symmetric, i.i.d., sampled in C++ from counter-based streams.
 
+Laws are immutable (frozen dataclasses), compare by value and pickle; each builds its core law
+(``_core.NoiseLaw``) once, after validation.
+
 Each law has ``.alpha`` (the tail index: ``P(|Z| > x)`` regularly varying with index ``-alpha``;
 ``inf`` for the Gaussian), ``.scale``, ``.tail(x) = P(|Z| > x)`` and ``.sample(size, rng=None)``.
 ``.tail_is_exact`` says whether ``.tail`` is the exact law or its asymptote.
@@ -7,7 +10,7 @@ Each law has ``.alpha`` (the tail index: ``P(|Z| > x)`` regularly varying with i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -47,15 +50,22 @@ class NoiseLaw:
         shape = tuple(check_int("size", s, minimum=0) for s in size)
         out = np.empty(shape, dtype=np.float64)
         seed = resolve_seed(rng)
-        _core.fill_noise(out.reshape(-1), self.kind, self._alpha_param, self.scale, seed.key, 0)
+        self._core_law.fill(out.reshape(-1), seed.key, 0)
         return out
 
     @property
-    def _alpha_param(self) -> float:
-        return self.alpha if math.isfinite(self.alpha) else 2.0
+    def _core_law(self) -> _core.NoiseLaw:
+        """The law as the core takes it, built once (after validation) by ``_build_core``."""
+        return self.__dict__["_core_law_cache"]
 
-    def _spec(self) -> dict:
-        return {"kind": self.kind, "alpha": self._alpha_param, "scale": self.scale}
+    def _build_core(self) -> None:
+        alpha = self.alpha if math.isfinite(self.alpha) else 2.0  # the Gaussian sampler ignores alpha
+        object.__setattr__(self, "_core_law_cache", _core.NoiseLaw(getattr(_core.NoiseKind, self.kind), alpha,
+                                                                   self.scale))
+
+    def __reduce__(self) -> tuple:
+        # Rebuilt through __init__ (validation included); the core law is not pickled but built again.
+        return type(self), tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
 
     def _tail_input(self, x: Any) -> np.ndarray:
         arr = np.asarray(x, dtype=np.float64)
@@ -78,6 +88,7 @@ class Pareto(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_positive("alpha", self.alpha))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        self._build_core()
 
     def tail(self, x: Any) -> np.ndarray | float:
         x = self._tail_input(x)
@@ -100,6 +111,7 @@ class Stable(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_interval("alpha", self.alpha, 0.0, 2.0, lo_open=True, hi_open=False))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        self._build_core()
 
     @property
     def tail_is_exact(self) -> bool:  # type: ignore[override]
@@ -131,6 +143,7 @@ class StudentT(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "df", check_positive("df", self.df))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        self._build_core()
 
     @property
     def alpha(self) -> float:  # type: ignore[override]
@@ -150,6 +163,7 @@ class Gaussian(NoiseLaw):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        self._build_core()
 
     @property
     def alpha(self) -> float:  # type: ignore[override]

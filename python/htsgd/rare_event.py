@@ -37,20 +37,19 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from . import _core, theory
+from . import _core, _simulation, theory
+from ._compat import keyword_only
+from ._model import Model
 from ._rng import RNGLike, Seed, resolve_seed
 from ._validation import check_choice, check_int, check_interval, check_n_threads, check_real
 from .landscapes import Landscape1D
 from .noise import Pareto
-from .results import Estimate, ExitTimes
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .dynamics import HeavyTailedSGD
+from .results import ExitProbability, MeanExitTime
 
 __all__ = ["ExitProbability", "MeanExitTime", "exit_probability", "mean_exit_time"]
 
@@ -61,141 +60,10 @@ _DEFAULT_SAMPLES = 10_000
 _STEP_BUDGET = 10**11  # particle-steps a target_rel_error run may spend when n_samples is not given
 _FIRST_BATCH = 1_000
 _DEFAULT_WEIGHT = 0.1
-_SHARE_WARNING = 0.05
 _DIRECT_BUDGET = 2e8  # particle-steps that method="auto" spends on direct simulation at most
 _PILOT_SAMPLES = 2_000
 _SIDES = ("left", "right", "both")
 _SIDE_CODE = {"left": -1, "right": 1, "both": 0}
-
-
-# ------------------------------------------------------------------------------------------ results
-class _ValueWithError:
-    """``estimate`` and ``rel_error`` of a result with ``value`` and ``stderr`` fields."""
-
-    value: float
-    stderr: float
-
-    @property
-    def estimate(self) -> Estimate:
-        return Estimate(self.value, self.stderr)
-
-    @property
-    def rel_error(self) -> float:
-        """``stderr / value`` (inf without exits)."""
-        return self.stderr / self.value if self.value > 0 else math.inf
-
-
-@dataclass(frozen=True)
-class ExitProbability(_ValueWithError):
-    """``p = P(tau <= horizon)`` for the first exit ``tau`` (steps) from ``domain``, with its diagnostics.
-
-    Attributes
-    ----------
-    value, stderr : float
-        The estimate ``mean(Y)`` and its standard error ``sd(Y) / sqrt(n_samples)``.
-    n_samples : int
-        Samples used. ``seconds``: wall time.
-    method : {"importance", "crude"}
-    horizon, l_star, side : int, int, str
-        ``T``; the big jumps needed toward the exit side(s); ``"left"``, ``"right"`` or ``"both"``.
-    gamma, weight : float or None
-        Big-jump threshold and defensive weight (None for crude Monte Carlo).
-    p_big : float
-        ``P(B)``, the probability under the plain dynamics of at least ``l*`` big noises (1 for crude).
-    branch_exit_rate : float
-        Fraction of the conditioned-branch samples that exited (NaN for crude). Near 0: ``B`` rarely
-        produces an exit (horizon much longer than the time the jumps must fall within, or ``gamma`` small).
-    max_weight : float
-        ``max(Y)``; never above ``1 / weight`` (1 for crude Monte Carlo).
-    max_weight_share : float
-        ``max(Y) / sum(Y)``. Above 0.05 one sample dominates and the error bar is not to be trusted
-        (a ``RuntimeWarning`` is issued; usually ``gamma`` is too large). NaN without exits.
-    n_exits, n_nonfinite : int
-        Samples that exited; samples whose position overflowed (counted as not exited, with a warning).
-    seed_entropy, seed_spawn_key
-        Repeat with ``rng=numpy.random.SeedSequence(seed_entropy, spawn_key=seed_spawn_key)``.
-    """
-
-    value: float
-    stderr: float
-    n_samples: int
-    seconds: float
-    method: str
-    horizon: int
-    l_star: int
-    side: str
-    gamma: float | None
-    weight: float | None
-    p_big: float
-    branch_exit_rate: float
-    max_weight: float
-    max_weight_share: float
-    n_exits: int
-    n_nonfinite: int = 0
-    lr: float = math.nan
-    domain: tuple = ()
-    x0: float = math.nan
-    seed_entropy: Any = None
-    seed_spawn_key: tuple = ()
-    target_reached: bool | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.method == "importance" and self.max_weight_share > _SHARE_WARNING:
-            warnings.warn(f"the largest weight is {self.max_weight_share:.1%} of the sum (> 5%): the error bar "
-                          f"is not to be trusted; lower gamma (now {self.gamma:g}) or take more samples",
-                          RuntimeWarning, stacklevel=6)
-        if self.n_nonfinite:
-            warnings.warn(f"{self.n_nonfinite} of {self.n_samples} samples became non-finite (overflow of an "
-                          "untruncated step?); they count as not exited", RuntimeWarning, stacklevel=6)
-
-    @property
-    def rel_error_per_sample(self) -> float:
-        """``sd(Y) / mean(Y)``: the relative error of one sample; ``n`` samples give this over ``sqrt(n)``."""
-        return self.rel_error * math.sqrt(self.n_samples)
-
-    def samples_for(self, rel_error: float) -> int:
-        """Samples needed for a relative error ``rel_error`` at this relative error per sample."""
-        return math.ceil((self.rel_error_per_sample / rel_error) ** 2)
-
-    def __str__(self) -> str:
-        return (f"P(tau <= {self.horizon}) = {self.value:.4g} +- {self.stderr:.2g} ({self.method}, "
-                f"{self.n_samples} samples, relative error per sample {self.rel_error_per_sample:.3g}, "
-                f"{self.seconds:.2f} s)")
-
-
-@dataclass(frozen=True)
-class MeanExitTime(_ValueWithError):
-    """Mean first-exit time (steps) with its standard error, as returned by ``mean_exit_time``.
-
-    Attributes
-    ----------
-    value, stderr : float
-    method : {"direct", "importance"}
-        Direct simulation of exits, or the two-horizon slope estimator
-        ``(T2 - T1) / (log(1 - p(T1)) - log(1 - p(T2)))`` with both probabilities by importance sampling.
-    n_samples : int
-        Exits simulated (direct) or samples of both horizons together (importance).
-    seconds : float
-    horizons : (int, int) or None
-    probabilities : (ExitProbability, ExitProbability) or None
-        ``p(T1)`` and ``p(T2)`` (importance).
-    exit_times : ExitTimes or None
-        The simulated exits (direct).
-    """
-
-    value: float
-    stderr: float
-    method: str
-    n_samples: int
-    seconds: float
-    horizons: tuple[int, int] | None = None
-    probabilities: tuple[ExitProbability, ExitProbability] | None = field(default=None, repr=False)
-    exit_times: ExitTimes | None = field(default=None, repr=False)
-    seed_entropy: Any = None
-    seed_spawn_key: tuple = ()
-
-    def __str__(self) -> str:
-        return f"E tau = {self.value:.5g} +- {self.stderr:.2g} steps ({self.method}, {self.seconds:.2f} s)"
 
 
 # ---------------------------------------------------------------------------------------- validation
@@ -203,7 +71,7 @@ class MeanExitTime(_ValueWithError):
 class _Setup:
     """A validated problem: everything the kernel needs but the seed and the sample range."""
 
-    sgd: Any
+    model: Model
     x0: float
     lo: float
     hi: float
@@ -216,11 +84,19 @@ class _Setup:
     threads: int
 
 
-def _domain_and_start(sgd: HeavyTailedSGD, x0: Any, domain: Any) -> tuple[float, float, float]:
+def _as_model(sgd: Any) -> Model:
+    """The validated model of an :class:`htsgd.HeavyTailedSGD` (its ``model``), or a Model itself."""
+    model = sgd if isinstance(sgd, Model) else getattr(sgd, "model", None)
+    if not isinstance(model, Model):
+        raise TypeError(f"Invalid sgd: expected an htsgd.HeavyTailedSGD, got {type(sgd).__name__}")
+    return model
+
+
+def _domain_and_start(sgd: Model, x0: Any, domain: Any) -> tuple[float, float, float]:
     if not isinstance(sgd.landscape, Landscape1D):
         raise NotImplementedError("exit_probability and mean_exit_time support 1-D landscapes only "
                                   f"(got {type(sgd.landscape).__name__})")
-    lo_a, hi_a = sgd._check_box("domain", domain)
+    lo_a, hi_a = sgd.check_box("domain", domain)
     lo, hi = float(lo_a[0]), float(hi_a[0])
     x = check_real("x0", x0)
     if not math.isfinite(x):
@@ -234,7 +110,7 @@ def _domain_and_start(sgd: HeavyTailedSGD, x0: Any, domain: Any) -> tuple[float,
     return x, lo, hi
 
 
-def _basin_sides(sgd: HeavyTailedSGD, lo: float, hi: float, domain: Any) -> dict[str, tuple[float, int]]:
+def _basin_sides(sgd: Model, lo: float, hi: float, domain: Any) -> dict[str, tuple[float, int]]:
     """Finite sides of the domain's basin: name -> (distance from the minimum, jumps needed)."""
     try:
         basins = sgd.landscape.basins((lo, hi))
@@ -272,7 +148,7 @@ def _resolve_side(side: Any, sides: dict[str, tuple[float, int]]) -> tuple[str, 
     return side, l_star, r
 
 
-def _setup(sgd: HeavyTailedSGD, x0: Any, domain: Any, horizon: Any, method: Any, gamma: Any, weight: Any,
+def _setup(sgd: Model, x0: Any, domain: Any, horizon: Any, method: Any, gamma: Any, weight: Any,
            side: Any, n_threads: Any) -> _Setup:
     method = check_choice("method", method, ("importance", "crude"))
     x, lo, hi = _domain_and_start(sgd, x0, domain)
@@ -283,16 +159,16 @@ def _setup(sgd: HeavyTailedSGD, x0: Any, domain: Any, horizon: Any, method: Any,
         for name, v in (("gamma", gamma), ("weight", weight)):
             if v is not None:
                 raise ValueError(f"Invalid {name}: {v!r}; method='crude' takes no {name}")
-        needed = math.ceil(min(x - lo, hi - x) / sgd._b) if math.isfinite(sgd._b) else 1
+        needed = math.ceil(min(x - lo, hi - x) / sgd.b) if math.isfinite(sgd.b) else 1
         if T < needed:  # every step moves at most b: p = 0 exactly, and no sample count would show an exit
-            raise ValueError(f"Invalid horizon: {T}; steps are at most b = {sgd._b:g} long, so leaving the "
+            raise ValueError(f"Invalid horizon: {T}; steps are at most b = {sgd.b:g} long, so leaving the "
                              f"domain from x0 takes at least {needed} steps")
         return _Setup(sgd, x, lo, hi, T, method, l_star, side, None, None, threads)
     if not isinstance(sgd.noise, Pareto):
         raise NotImplementedError(
             f"method='importance' needs Pareto noise (its conditioned laws invert in closed form); got "
             f"{type(sgd.noise).__name__}: use method='crude'")
-    b = sgd._b
+    b = sgd.b
     if gamma is None:
         gamma = min(b / 2, r - (l_star - 1) * b)
     else:
@@ -324,31 +200,30 @@ class _Run:
 
     def __init__(self, s: _Setup, seed: Seed) -> None:
         self.s, self.seed = s, seed
-        self.tally: dict = {}
+        self.tally = _core.RareExitTally()
         self.p_big = 1.0
         self.seconds = 0.0
-        sgd = s.sgd
-        self._args = (sgd.landscape._spec(), sgd.noise._spec(), sgd._step_spec(), s.x0, s.lo, s.hi, s.horizon,
-                      s.l_star, s.gamma or 0.0, s.weight or 1.0, _SIDE_CODE[s.side], s.method == "crude")
+        self._problem = _core.RareExitProblem(s.x0, s.lo, s.hi, s.horizon, s.l_star, s.gamma or 0.0, s.weight or 1.0,
+                                              _SIDE_CODE[s.side], s.method == "crude")
 
     @property
     def n(self) -> int:
-        return int(self.tally.get("n", 0))
+        return int(self.tally.n)
 
     def extend(self, count: int) -> None:
         count = min(count, _MAX_SAMPLES - self.n)
         if count <= 0:
             return
         t0 = time.perf_counter()
-        out = _core.rare_exit(*self._args, self.seed.key, self.n, count, self.tally, self.s.threads)
+        self.tally, p_big = _core.rare_exit(self.s.model.core, self._problem, seed=self.seed.key, first_sample=self.n,
+                                            n_samples=count, tally=self.tally, n_threads=self.s.threads)
         self.seconds += time.perf_counter() - t0
-        self.p_big = float(out.pop("p_big"))
-        self.tally = out
+        self.p_big = float(p_big)
 
     def mean_sd(self) -> tuple[float, float]:
         t, n = self.tally, self.n
-        m = (t["sum"] + t["sum_c"]) / n
-        m2 = (t["sum2"] + t["sum2_c"]) / n
+        m = (t.sum + t.sum_c) / n
+        m2 = (t.sum2 + t.sum2_c) / n
         var = max(m2 - m * m, 0.0) * n / (n - 1) if n > 1 else math.inf
         return m, math.sqrt(var)
 
@@ -359,15 +234,15 @@ class _Run:
     def result(self, target_reached: bool | None = None) -> ExitProbability:
         s, t = self.s, self.tally
         m, sd = self.mean_sd()
-        total = t["sum"] + t["sum_c"]
-        share = t["max_y"] / total if total > 0 else math.nan
-        rate = t["branch_exits"] / t["branch"] if t["branch"] else math.nan
+        total = t.sum + t.sum_c
+        share = t.max_y / total if total > 0 else math.nan
+        rate = t.branch_exits / t.branch if t.branch else math.nan
         return ExitProbability(
             value=m, stderr=sd / math.sqrt(self.n), n_samples=self.n, seconds=self.seconds, method=s.method,
             horizon=s.horizon, l_star=s.l_star, side=s.side, gamma=s.gamma, weight=s.weight, p_big=self.p_big,
-            branch_exit_rate=rate if s.method == "importance" else math.nan, max_weight=float(t["max_y"]),
+            branch_exit_rate=rate if s.method == "importance" else math.nan, max_weight=float(t.max_y),
             max_weight_share=share,
-            n_exits=int(t["exits"]), n_nonfinite=int(t["nonfinite"]), lr=s.sgd.lr, domain=(s.lo, s.hi), x0=s.x0,
+            n_exits=int(t.exits), n_nonfinite=int(t.nonfinite), lr=s.model.lr, domain=(s.lo, s.hi), x0=s.x0,
             seed_entropy=self.seed.entropy, seed_spawn_key=self.seed.spawn_key, target_reached=target_reached)
 
 
@@ -399,12 +274,26 @@ def _run_to_target(run: _Run, n_samples: int | None, target: float | None) -> bo
 
 
 # ----------------------------------------------------------------------------------------- public API
-def exit_probability(sgd: HeavyTailedSGD, x0: Any, domain: Any, horizon: int, method: str = "importance",
+_EXIT_PROBABILITY_ARGS = ("method", "n_samples", "target_rel_error", "gamma", "weight", "side", "rng", "n_threads")
+_MEAN_EXIT_TIME_ARGS = ("method", "n_samples", "target_rel_error", "horizons", "max_steps", "gamma", "weight", "side",
+                        "rng", "n_threads")
+
+
+def exit_probability(sgd: Any, x0: Any, domain: Any, horizon: int, *args: Any, method: str = "importance",
                      n_samples: int | None = None, target_rel_error: float | None = None, gamma: float | None = None,
                      weight: float | None = None, side: str | None = None, rng: RNGLike = None,
                      n_threads: int | None = None) -> ExitProbability:
-    """``P(tau <= horizon)``; see :meth:`htsgd.HeavyTailedSGD.exit_probability` (the documented entry)."""
-    s = _setup(sgd, x0, domain, horizon, method, gamma, weight, side, n_threads)
+    """``P(tau <= horizon)``; see :meth:`htsgd.HeavyTailedSGD.exit_probability` (the documented entry).
+
+    ``sgd`` is an :class:`htsgd.HeavyTailedSGD` (or its ``model``).
+    """
+    if args:
+        given = {"method": method, "n_samples": n_samples, "target_rel_error": target_rel_error, "gamma": gamma,
+                 "weight": weight, "side": side, "rng": rng, "n_threads": n_threads}
+        defaults = dict.fromkeys(_EXIT_PROBABILITY_ARGS, None) | {"method": "importance"}
+        return exit_probability(sgd, x0, domain, horizon,
+                                **keyword_only("exit_probability", args, _EXIT_PROBABILITY_ARGS, given, defaults))
+    s = _setup(_as_model(sgd), x0, domain, horizon, method, gamma, weight, side, n_threads)
     n, target = _check_sizes(n_samples, target_rel_error)
     run = _Run(s, resolve_seed(rng))
     reached = _run_to_target(run, n, target)
@@ -470,11 +359,22 @@ def _slope_runs(r1: _Run, r2: _Run, n_samples: int | None, target: float | None)
                       stacklevel=4)
 
 
-def mean_exit_time(sgd: HeavyTailedSGD, x0: Any, domain: Any, method: str = "auto", n_samples: int | None = None,
+def mean_exit_time(sgd: Any, x0: Any, domain: Any, *args: Any, method: str = "auto", n_samples: int | None = None,
                    target_rel_error: float | None = None, horizons: tuple[int, int] | None = None,
                    max_steps: int | None = None, gamma: float | None = None, weight: float | None = None,
                    side: str | None = None, rng: RNGLike = None, n_threads: int | None = None) -> MeanExitTime:
-    """Mean first-exit time; see :meth:`htsgd.HeavyTailedSGD.mean_exit_time` (the documented entry)."""
+    """Mean first-exit time; see :meth:`htsgd.HeavyTailedSGD.mean_exit_time` (the documented entry).
+
+    ``sgd`` is an :class:`htsgd.HeavyTailedSGD` (or its ``model``).
+    """
+    if args:
+        given = {"method": method, "n_samples": n_samples, "target_rel_error": target_rel_error,
+                 "horizons": horizons, "max_steps": max_steps, "gamma": gamma, "weight": weight, "side": side,
+                 "rng": rng, "n_threads": n_threads}
+        defaults = dict.fromkeys(_MEAN_EXIT_TIME_ARGS, None) | {"method": "auto"}
+        return mean_exit_time(sgd, x0, domain,
+                              **keyword_only("mean_exit_time", args, _MEAN_EXIT_TIME_ARGS, given, defaults))
+    sgd = _as_model(sgd)
     method = check_choice("method", method, ("auto", "direct", "importance"))
     n, target = _check_sizes(n_samples, target_rel_error)
     T1, T2 = _check_horizons(horizons, sgd.lr)
@@ -499,7 +399,7 @@ def mean_exit_time(sgd: HeavyTailedSGD, x0: Any, domain: Any, method: str = "aut
     if method == "direct":
         x, lo, hi = _domain_and_start(sgd, x0, domain)
         check_n_threads(n_threads)
-        et = sgd.exit_times(x, (lo, hi), n_direct, max_steps=max_steps, rng=kids[0], n_threads=n_threads)
+        et = _simulation.exit_times(sgd, x, (lo, hi), n_direct, max_steps, rng=kids[0], n_threads=n_threads)
         m = et.mean()
         return MeanExitTime(m.value, m.stderr, "direct", n_direct, time.perf_counter() - t0, exit_times=et,
                             seed_entropy=seed.entropy, seed_spawn_key=seed.spawn_key)

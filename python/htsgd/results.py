@@ -1,13 +1,43 @@
-"""Result objects of the simulations: plain arrays plus the statistics users need, and the seed."""
+"""Result objects of the simulations: plain arrays plus the statistics users need, and the seed.
+
+Every result is a frozen dataclass that pickles and compares equal field by field (arrays by value, NaN
+equal to NaN), so results can travel to and from worker processes.
+"""
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
+
+
+SHARE_WARNING = 0.05  # ExitProbability: above this max_weight_share the error bar is not to be trusted
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality of result fields: arrays by shape, dtype and value; NaN equals NaN; containers elementwise."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+class _SameFields:
+    """``==`` of dataclass results field by field (see ``_same``); unhashable, like their arrays."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))  # type: ignore
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Estimate(NamedTuple):
@@ -27,8 +57,8 @@ def _warn_nonfinite(n_bad: int, n: int, what: str) -> None:
                       f"they are flagged in `nonfinite` and {what}", RuntimeWarning, stacklevel=5)
 
 
-@dataclass(frozen=True)
-class RunResult:
+@dataclass(frozen=True, eq=False)
+class RunResult(_SameFields):
     """What :meth:`HeavyTailedSGD.run` returns.
 
     Attributes
@@ -90,8 +120,8 @@ class RunResult:
         return self.occupancy.sum(axis=0) / max(total, 1)
 
 
-@dataclass(frozen=True)
-class ExponentialCheck:
+@dataclass(frozen=True, eq=False)
+class ExponentialCheck(_SameFields):
     """Comparison of ``steps / mean`` with Exp(1): Kolmogorov-Smirnov statistic, its p-value (approximate:
     the mean is estimated), and the coefficient of variation (1 for an exponential law)."""
 
@@ -101,8 +131,8 @@ class ExponentialCheck:
     n: int
 
 
-@dataclass(frozen=True)
-class ExitTimes:
+@dataclass(frozen=True, eq=False)
+class ExitTimes(_SameFields):
     """First-exit times from a domain, as returned by :meth:`HeavyTailedSGD.exit_times`.
 
     Attributes
@@ -193,3 +223,132 @@ class ExitTimes:
         p_hi = float(np.count_nonzero(self.exited & (self.position >= self.domain[1]))) / n
         se = math.sqrt(p_hi * (1 - p_hi) / n)
         return Estimate(1.0 - p_hi, se), Estimate(p_hi, se)
+
+
+class _ValueWithError:
+    """``estimate`` and ``rel_error`` of a result with ``value`` and ``stderr`` fields."""
+
+    value: float
+    stderr: float
+
+    @property
+    def estimate(self) -> Estimate:
+        return Estimate(self.value, self.stderr)
+
+    @property
+    def rel_error(self) -> float:
+        """``stderr / value`` (inf without exits)."""
+        return self.stderr / self.value if self.value > 0 else math.inf
+
+
+@dataclass(frozen=True, eq=False)
+class ExitProbability(_SameFields, _ValueWithError):
+    """``p = P(tau <= horizon)`` for the first exit ``tau`` (steps) from ``domain``, with its diagnostics.
+
+    Attributes
+    ----------
+    value, stderr : float
+        The estimate ``mean(Y)`` and its standard error ``sd(Y) / sqrt(n_samples)``.
+    n_samples : int
+        Samples used. ``seconds``: wall time.
+    method : {"importance", "crude"}
+    horizon, l_star, side : int, int, str
+        ``T``; the big jumps needed toward the exit side(s); ``"left"``, ``"right"`` or ``"both"``.
+    gamma, weight : float or None
+        Big-jump threshold and defensive weight (None for crude Monte Carlo).
+    p_big : float
+        ``P(B)``, the probability under the plain dynamics of at least ``l*`` big noises (1 for crude).
+    branch_exit_rate : float
+        Fraction of the conditioned-branch samples that exited (NaN for crude). Near 0: ``B`` rarely
+        produces an exit (horizon much longer than the time the jumps must fall within, or ``gamma`` small).
+    max_weight : float
+        ``max(Y)``; never above ``1 / weight`` (1 for crude Monte Carlo).
+    max_weight_share : float
+        ``max(Y) / sum(Y)``. Above 0.05 one sample dominates and the error bar is not to be trusted
+        (a ``RuntimeWarning`` is issued; usually ``gamma`` is too large). NaN without exits.
+    n_exits, n_nonfinite : int
+        Samples that exited; samples whose position overflowed (counted as not exited, with a warning).
+    seed_entropy, seed_spawn_key
+        Repeat with ``rng=numpy.random.SeedSequence(seed_entropy, spawn_key=seed_spawn_key)``.
+    """
+
+    value: float
+    stderr: float
+    n_samples: int
+    seconds: float
+    method: str
+    horizon: int
+    l_star: int
+    side: str
+    gamma: float | None
+    weight: float | None
+    p_big: float
+    branch_exit_rate: float
+    max_weight: float
+    max_weight_share: float
+    n_exits: int
+    n_nonfinite: int = 0
+    lr: float = math.nan
+    domain: tuple = ()
+    x0: float = math.nan
+    seed_entropy: Any = None
+    seed_spawn_key: tuple = ()
+    target_reached: bool | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.method == "importance" and self.max_weight_share > SHARE_WARNING:
+            warnings.warn(f"the largest weight is {self.max_weight_share:.1%} of the sum (> 5%): the error bar "
+                          f"is not to be trusted; lower gamma (now {self.gamma:g}) or take more samples",
+                          RuntimeWarning, stacklevel=6)
+        if self.n_nonfinite:
+            warnings.warn(f"{self.n_nonfinite} of {self.n_samples} samples became non-finite (overflow of an "
+                          "untruncated step?); they count as not exited", RuntimeWarning, stacklevel=6)
+
+    @property
+    def rel_error_per_sample(self) -> float:
+        """``sd(Y) / mean(Y)``: the relative error of one sample; ``n`` samples give this over ``sqrt(n)``."""
+        return self.rel_error * math.sqrt(self.n_samples)
+
+    def samples_for(self, rel_error: float) -> int:
+        """Samples needed for a relative error ``rel_error`` at this relative error per sample."""
+        return math.ceil((self.rel_error_per_sample / rel_error) ** 2)
+
+    def __str__(self) -> str:
+        return (f"P(tau <= {self.horizon}) = {self.value:.4g} +- {self.stderr:.2g} ({self.method}, "
+                f"{self.n_samples} samples, relative error per sample {self.rel_error_per_sample:.3g}, "
+                f"{self.seconds:.2f} s)")
+
+
+@dataclass(frozen=True, eq=False)
+class MeanExitTime(_SameFields, _ValueWithError):
+    """Mean first-exit time (steps) with its standard error, as returned by ``mean_exit_time``.
+
+    Attributes
+    ----------
+    value, stderr : float
+    method : {"direct", "importance"}
+        Direct simulation of exits, or the two-horizon slope estimator
+        ``(T2 - T1) / (log(1 - p(T1)) - log(1 - p(T2)))`` with both probabilities by importance sampling.
+    n_samples : int
+        Exits simulated (direct) or samples of both horizons together (importance).
+    seconds : float
+    horizons : (int, int) or None
+    probabilities : (ExitProbability, ExitProbability) or None
+        ``p(T1)`` and ``p(T2)`` (importance).
+    exit_times : ExitTimes or None
+        The simulated exits (direct).
+    """
+
+    value: float
+    stderr: float
+    method: str
+    n_samples: int
+    seconds: float
+    horizons: tuple[int, int] | None = None
+    probabilities: tuple[ExitProbability, ExitProbability] | None = field(default=None, repr=False)
+    exit_times: ExitTimes | None = field(default=None, repr=False)
+    seed_entropy: Any = None
+    seed_spawn_key: tuple = ()
+
+    def __str__(self) -> str:
+        return f"E tau = {self.value:.5g} +- {self.stderr:.2g} steps ({self.method}, {self.seconds:.2f} s)"
