@@ -12,20 +12,26 @@ import htsgd
 from htsgd import _core
 from htsgd import landscapes as L
 from htsgd._rng import resolve_seed
+from htsgd._simulation import _occupancy_layout
 
 LAWS = [htsgd.Pareto(1.5, 0.3), htsgd.Gaussian(0.4), htsgd.StudentT(1.5, 0.3), htsgd.Stable(1.5, 0.2)]
 SPD = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, -0.2], [0.0, -0.2, 0.5]])
 
 
 def _run_both(sgd: htsgd.HeavyTailedSGD, x0: np.ndarray, n_steps: int, record_every: int, seed: int = 5):
-    edges, n_basins, _ = sgd._occupancy_layout()
+    edges, _ = _occupancy_layout(sgd.model)
     outs = []
-    for reference in (False, True):
+    for run in (_core.run, _core._testing.run_reference):
         state = np.array(x0, dtype=np.float64, order="C")
-        raw = _core.run(sgd.landscape._spec(), sgd.noise._spec(), sgd._step_spec(), state, n_steps,
-                        resolve_seed(seed).key, 0, record_every, edges, n_basins, 2, scalar_reference=reference)
-        outs.append(raw)
+        raw = run(sgd.model.core, state, n_steps, seed=resolve_seed(seed).key, record_every=record_every,
+                  basin_edges=edges, n_threads=2)
+        outs.append({k: getattr(raw, k) for k in ("final", "trajectory", "occupancy", "nonfinite_index",
+                                                  "nonfinite_at")})
     return outs
+
+
+def vars_of(out) -> dict:
+    return {k: getattr(out, k) for k in ("steps", "position", "exited", "nonfinite")}
 
 
 def _assert_same(a: dict, b: dict) -> None:
@@ -65,8 +71,8 @@ def test_exit_times_lanes_equal_scalar_path(noise):
     sgd = htsgd.HeavyTailedSGD(L.Separable(L.DoubleWell(), d), lr=0.05, noise=noise, truncation=0.6)
     lo, hi = np.array([0.0, -math.inf]), np.array([math.inf, math.inf])
     x0 = np.full((300, d), 0.3)  # 300 particles on 16 lanes x 2 threads: many refills, odd and even exit steps
-    outs = [_core.exit_times(sgd.landscape._spec(), sgd.noise._spec(), sgd._step_spec(), x0, lo, hi, 10**6,
-                             resolve_seed(9).key, 0, 2, scalar_reference=r) for r in (False, True)]
+    outs = [vars_of(f(sgd.model.core, x0, lo, hi, 10**6, seed=resolve_seed(9).key, n_threads=2))
+            for f in (_core.exit_times, _core._testing.exit_times_reference)]
     assert outs[0]["exited"].all() and len(set(outs[0]["steps"] % 2)) == 2
     _assert_same(*outs)
 

@@ -87,9 +87,11 @@ def _samples(s, T, seed, n, crude=True, n_threads=2, **kw):
     """Per-sample outputs of the rare-event kernel (flags, end step, position), as exit_probability runs it."""
     args = dict(l_star=1, gamma=0.0, weight=1.0, side=0)
     args.update(kw)
-    return _core.rare_exit_samples(s.landscape._spec(), s.noise._spec(), s._step_spec(), 1.0, DOMAIN[0], DOMAIN[1],
-                                   T, args["l_star"], args["gamma"], args["weight"], args["side"], crude,
-                                   resolve_seed(seed).key, 0, n, n_threads)
+    problem = _core.RareExitProblem(1.0, DOMAIN[0], DOMAIN[1], T, args["l_star"], args["gamma"], args["weight"],
+                                    args["side"], crude)
+    r = _core._testing.rare_exit_samples(s.model.core, problem, seed=resolve_seed(seed).key, first_sample=0,
+                                         n_samples=n, n_threads=n_threads)
+    return {k: getattr(r, k) for k in ("y", "flags", "steps", "position")}
 
 
 @pytest.mark.parametrize("noise", [htsgd.Pareto(1.5, 0.5), htsgd.Pareto(1.5, 0.1), htsgd.Stable(1.5, 0.3)])
@@ -119,10 +121,11 @@ from htsgd._rng import resolve_seed
 s = htsgd.HeavyTailedSGD(L.DoubleWell(), 0.1, htsgd.Pareto(1.5, 0.1), truncation=0.6)
 h = hashlib.sha256()
 for crude, side in ((False, -1), (False, 0), (True, 0)):
-    r = _core.rare_exit_samples(s.landscape._spec(), s.noise._spec(), s._step_spec(), 1.0, 0.0, math.inf, 50, 2, 0.3,
-                                0.1, side, crude, resolve_seed(7).key, 0, 3000, 2)
+    problem = _core.RareExitProblem(1.0, 0.0, math.inf, 50, 2, 0.3, 0.1, side, crude)
+    r = _core._testing.rare_exit_samples(s.model.core, problem, seed=resolve_seed(7).key, first_sample=0,
+                                         n_samples=3000, n_threads=2)
     for k in ("y", "flags", "steps", "position"):
-        h.update(r[k].tobytes())
+        h.update(getattr(r, k).tobytes())
 print(_core.active_isa(), h.hexdigest())
 """
 
@@ -222,17 +225,17 @@ def test_side_defaults_and_two_sided():
 
 def test_binomial_tables_against_scipy():
     pe, T = 3e-4, 400
-    tab = _core.binomial_tail_table(pe, 3, T)
+    tab = _core._testing.binomial_tail_table(pe, 3, T)
     n = np.arange(T + 1)
     for m in range(4):
         ref = stats.binom.sf(m - 1, n, pe) if m else np.ones(T + 1)
         np.testing.assert_allclose(tab[m], ref, rtol=1e-10, atol=1e-300)
-    cdf = np.asarray(_core.conditioned_count_cdf(pe, 3, T))
+    cdf = np.asarray(_core._testing.conditioned_count_cdf(pe, 3, T))
     k = 3 + np.arange(cdf.size)
     ref = np.cumsum(stats.binom.pmf(k, T, pe)) / stats.binom.sf(2, T, pe)
     np.testing.assert_allclose(cdf, ref, rtol=1e-9)
     assert cdf[-1] == 1.0
-    tiny = _core.binomial_tail_table(1e-12, 3, 5000)[3, 5000]
+    tiny = _core._testing.binomial_tail_table(1e-12, 3, 5000)[3, 5000]
     assert tiny == pytest.approx(stats.binom.sf(2, 5000, 1e-12), rel=1e-9)
 
 
@@ -241,8 +244,8 @@ def test_conditioned_pareto_samplers_are_exact_inverse_transforms(side):
     alpha, scale, t = 1.5, 0.1, 3.0
     pg = (1 + t / scale) ** -alpha
     v = (np.arange(2000) + 0.5) / 2000
-    big = np.asarray(_core.pareto_conditioned(alpha, scale, t, side, v, True))
-    small = np.asarray(_core.pareto_conditioned(alpha, scale, t, side, v, False))
+    big = np.asarray(_core._testing.pareto_conditioned(alpha, scale, t, side, v, True))
+    small = np.asarray(_core._testing.pareto_conditioned(alpha, scale, t, side, v, False))
     H = NOISE.tail
     assert np.all(np.abs(big) > t)
     if side:
