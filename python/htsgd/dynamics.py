@@ -41,6 +41,15 @@ class HeavyTailedSGD:
 
     Notes
     -----
+    One vocabulary across :meth:`run`, :meth:`exit_times`, :meth:`exit_probability` and
+    :meth:`mean_exit_time`: ``x0`` first, then ``domain`` (exits), then the counts: ``n_steps`` (the exact
+    length of a run), ``max_steps`` (the censoring horizon of direct exit simulation), ``horizon`` (the ``T``
+    of ``P(tau <= T)``); every option after them is keyword-only, ``rng`` and ``n_threads`` included. The
+    positional options of 0.2.0 still work, with a ``DeprecationWarning``.
+
+    The object is immutable (its attributes are read-only; ``bounds`` holds read-only arrays), compares by
+    value and pickles; it validates once and builds its core model (``model``) once.
+
     Every particle's randomness is addressed by ``(seed, particle id, step)``, so results are
     bit-identical for any ``n_threads`` and particle ``i`` can be replayed alone with
     ``first_particle=i``. Calls release the GIL, use all cores and stop on Ctrl-C.
@@ -259,7 +268,7 @@ class HeavyTailedSGD:
 
         Returns
         -------
-        htsgd.rare_event.MeanExitTime
+        htsgd.MeanExitTime
             ``value``, ``stderr``, ``method`` and, for importance, both :class:`ExitProbability` results.
         """
         given = {"method": method, "n_samples": n_samples, "target_rel_error": target_rel_error,
