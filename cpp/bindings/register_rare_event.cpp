@@ -45,6 +45,10 @@ RareExitParams params_of(const Model& model, const RareExitProblem& q) {
   return p;
 }
 
+void check_table(int l_star, std::int64_t horizon) {
+  if (l_star < 1 || horizon < l_star) throw std::invalid_argument("Invalid l_star or horizon: expected 1 <= l_star <= horizon");
+}
+
 void check_ids(std::uint64_t first_sample, std::uint64_t n_samples) {
   if (first_sample + n_samples > (std::uint64_t{1} << 32)) throw std::invalid_argument("sample ids must be < 2**32");
 }
@@ -127,6 +131,7 @@ void register_rare_event(py::module_& m, py::module_& testing) {
   testing.def(
       "binomial_tail_table",
       [](double pe, int l_star, std::int64_t horizon) {
+        check_table(l_star, horizon);
         const BinomialTail t(pe, l_star, horizon);
         py::array_t<double> out({static_cast<py::ssize_t>(l_star) + 1, static_cast<py::ssize_t>(horizon) + 1});
         std::copy(t.data().begin(), t.data().end(), out.mutable_data());
@@ -135,7 +140,10 @@ void register_rare_event(py::module_& m, py::module_& testing) {
       py::arg("pe"), py::arg("l_star"), py::arg("horizon"), "P(Bin(n, pe) >= m) for m <= l_star, n <= horizon.");
   testing.def(
       "conditioned_count_cdf",
-      [](double pe, int l_star, std::int64_t horizon) { return ConditionedCount(pe, l_star, horizon).cdf(); },
+      [](double pe, int l_star, std::int64_t horizon) {
+        check_table(l_star, horizon);
+        return ConditionedCount(pe, l_star, horizon).cdf();
+      },
       py::arg("pe"), py::arg("l_star"), py::arg("horizon"),
       "cdf of N ~ Bin(horizon, pe) | N >= l_star over l_star, l_star + 1, ...");
   testing.def(

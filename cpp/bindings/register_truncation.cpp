@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <stdexcept>
 
 #include "common.hpp"
 #include "htsgd/truncation.hpp"
@@ -9,6 +10,7 @@ void register_truncation(py::module_& m) {
   m.def(
       "truncate",
       [](const CArray<double>& rows, double b, bool per_coordinate) {
+        if (rows.ndim() != 2) throw std::invalid_argument("Invalid rows: expected an (n, d) array");
         py::array_t<double> out({rows.shape(0), rows.shape(1)});
         std::copy(rows.data(), rows.data() + rows.size(), out.mutable_data());
         const auto d = static_cast<std::size_t>(rows.shape(1));
