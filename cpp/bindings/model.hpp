@@ -30,7 +30,14 @@ struct LandscapeNDModel {
 // Learning rate, truncation, projection bounds (one pair per coordinate), clipping mode, isotropic noise.
 struct StepModel {
   StepND step;
-  Step1D one_d() const { return Step1D{step.lr, step.truncation, step.lo.at(0), step.hi.at(0)}; }
+  Step1D one_d() const {
+    Step1D p;  // by field name: the core may reorder or extend its fields
+    p.lr = step.lr;
+    p.truncation = step.truncation;
+    p.lo = step.lo.at(0);
+    p.hi = step.hi.at(0);
+    return p;
+  }
 };
 
 // A whole model: landscape (1-D or d-D), noise law and step, with matching dimensions.

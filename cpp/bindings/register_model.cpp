@@ -16,22 +16,31 @@ void check_positive(const char* name, double v, bool allow_inf) {
                                 "number > 0");
 }
 
+// By field name: the core may reorder or extend the fields of NoiseLaw.
+NoiseLaw law_of(NoiseKind kind, double alpha, double scale) {
+  NoiseLaw law;
+  law.kind = kind;
+  law.alpha = alpha;
+  law.scale = scale;
+  return law;
+}
+
 }  // namespace
 
 NoiseLaw noise_law(NoiseKind kind, double alpha, double scale) {
   check_positive("alpha", alpha, false);
   check_positive("scale", scale, false);
   if (kind == NoiseKind::Stable && alpha > 2.0) throw std::invalid_argument("Invalid alpha: expected 0 < alpha <= 2");
-  return NoiseLaw{kind, alpha, scale};
+  return law_of(kind, alpha, scale);
 }
 
 // The values are taken as given (htsgd.torch.noise.check_law validates them: it allows scale 0 and any alpha
 // for the Gaussian); only the name is checked.
 NoiseLaw noise_law_from_name(const std::string& name, double alpha, double scale) {
-  if (name == "pareto") return NoiseLaw{NoiseKind::Pareto, alpha, scale};
-  if (name == "stable") return NoiseLaw{NoiseKind::Stable, alpha, scale};
-  if (name == "student_t") return NoiseLaw{NoiseKind::StudentT, alpha, scale};
-  if (name == "gaussian") return NoiseLaw{NoiseKind::Gaussian, alpha, scale};
+  if (name == "pareto") return law_of(NoiseKind::Pareto, alpha, scale);
+  if (name == "stable") return law_of(NoiseKind::Stable, alpha, scale);
+  if (name == "student_t") return law_of(NoiseKind::StudentT, alpha, scale);
+  if (name == "gaussian") return law_of(NoiseKind::Gaussian, alpha, scale);
   throw std::invalid_argument("Invalid law: '" + name + "'; expected one of 'pareto', 'stable', 'student_t', 'gaussian'");
 }
 

@@ -149,7 +149,7 @@ void register_rare_event(py::module_& m, py::module_& testing) {
   testing.def(
       "pareto_conditioned",
       [](double alpha, double scale, double threshold, int side, const std::vector<double>& v, bool big) {
-        const ParetoConditioned c(NoiseLaw{NoiseKind::Pareto, alpha, scale}, threshold, side);
+        const ParetoConditioned c(noise_law(NoiseKind::Pareto, alpha, scale), threshold, side);
         std::vector<double> out(v.size());
         for (std::size_t i = 0; i < v.size(); ++i) out[i] = big ? c.big(v[i]) : c.small(v[i]);
         return out;

@@ -106,9 +106,14 @@ class Model:
         bounds = None if self._bounds is None else tuple(x.tobytes() for x in self._bounds)
         return hash((self._landscape, self._lr, self._noise, self._truncation, bounds, self._clip, self._isotropic))
 
-    def __repr__(self) -> str:
+    def describe(self) -> str:
+        """The constructor arguments as text (the body of the reprs of Model and HeavyTailedSGD)."""
+        extra = "" if self.is_1d else f", clip={self._clip!r}, isotropic={self._isotropic}"
         return (f"{self._landscape!r}, lr={self._lr:g}, noise={self._noise!r}, truncation={self._truncation}, "
-                f"bounds={self.bounds}")
+                f"bounds={self.bounds}{extra}")
+
+    def __repr__(self) -> str:
+        return f"Model({self.describe()})"
 
     # ------------------------------------------------------------------ checks of call arguments
     def check_box(self, name: str, box: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -154,7 +154,7 @@ class HeavyTailedSGD:
                                       **kw)
 
     def __repr__(self) -> str:
-        return f"HeavyTailedSGD({self._model!r})"
+        return f"HeavyTailedSGD({self._model.describe()})"
 
     # ------------------------------------------------------------------ rare events (htsgd.rare_event)
     def exit_probability(self, x0: Any, domain: tuple[Any, Any], horizon: int, *args: Any,

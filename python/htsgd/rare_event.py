@@ -2,7 +2,7 @@
 
 Under truncation, leaving a basin of width ``r`` needs ``l* = ceil(r/b)`` big jumps, and
 ``p = P(tau <= T)`` falls like ``(H(1/lr)/lr)**l*``: crude Monte Carlo needs ``~1/p`` samples. Big-jump
-importance sampling (Wang & Rhee; Chen, Blanchet, Rhee & Zwart; see ``shared/rare-event.md``) samples from
+importance sampling (Wang & Rhee; Chen, Blanchet, Rhee & Zwart) samples from
 the defensive mixture ``Q = w P + (1 - w) P(. | B)``, ``B`` = "at least ``l*`` big noises among the ``T``
 steps", a noise being *big* when ``lr |Z| > gamma`` (one-sided: and pointing toward the exit side). Under
 ``P(. | B)`` the number of big noises is ``Bin(T, pe) | >= l*``, their positions uniform, their sizes from
