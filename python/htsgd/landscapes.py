@@ -13,7 +13,7 @@ from numpy.polynomial import polynomial as P
 
 from . import _core
 from ._validation import check_array, check_int, check_positive
-from .theory import Basin, basins_from_critical_points
+from .basins import Basin, basins_from_critical_points
 
 
 class Landscape:
