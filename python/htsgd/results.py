@@ -11,10 +11,15 @@ from scipy import stats
 
 
 class Estimate(NamedTuple):
-    """A point estimate with its standard error."""
+    """A point estimate with its standard error (and, where it is a sample mean, the sample size ``n``).
+
+    The one estimate type of the package: the simulator's statistics and ``htsgd.torch``'s sharpness
+    estimates (``n`` samples) both return it.
+    """
 
     value: float
     stderr: float
+    n: int | None = None
 
     def __str__(self) -> str:
         return f"{self.value:.6g} +- {self.stderr:.2g}"
