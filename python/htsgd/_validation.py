@@ -133,3 +133,19 @@ def check_domain(name: str, value: Any) -> tuple[float, float]:
                           allow_inf=True)
     hi = check_real_where(f"{name}[1]", value[1], lambda v: v > lo, f"{name}[1] > {name}[0]", allow_inf=True)
     return lo, hi
+
+
+def check_nonnegative(name: str, value: Any, *, label: str | None = None) -> float:
+    """A finite real number ``>= 0``; ``label`` replaces ``name`` in the ValueError (torch's wording, e.g.
+    "learning rate")."""
+    v = check_real(name, value)
+    if not (math.isfinite(v) and v >= 0):
+        raise _fail(label or name, value, "a finite number >= 0")
+    return v
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """A Python or numpy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Invalid {name}: expected a bool, got {type(value).__name__}")
+    return bool(value)

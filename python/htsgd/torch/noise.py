@@ -37,10 +37,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validation import check_choice, check_interval, check_positive, check_real
+from .._validation import check_choice, check_interval, check_nonnegative, check_positive, check_real
 
 __all__ = ["LAWS", "SAMPLERS", "cast_finite", "check_core_sampler", "check_law", "core_available", "fill_noise_",
-           "fill_noise_batch_", "law_parameters", "sample_noise", "sample_scalar"]
+           "fill_noise_batch_", "law_name", "law_parameters", "sample_noise", "sample_scalar"]
 
 LAWS: tuple[str, ...] = ("pareto", "stable", "student_t", "gaussian")
 SAMPLERS: tuple[str, ...] = ("auto", "torch", "core")
@@ -67,7 +67,7 @@ def core_available() -> bool:
 DEFAULT_ALPHA, DEFAULT_SCALE = 1.5, 1.0
 
 
-def _law_name(noise: object) -> str | None:
+def law_name(noise: object) -> str | None:
     """The name in :data:`LAWS` of a law object of :mod:`htsgd.noise`, or None for anything else."""
     from ..noise import Gaussian, Pareto, Stable, StudentT  # noqa: PLC0415  (htsgd.noise needs the core)
 
@@ -99,7 +99,7 @@ def law_parameters(noise: object, alpha: object = None, noise_scale: object = No
     ValueError
         If ``alpha`` or ``noise_scale`` contradicts the law object.
     """
-    name = _law_name(noise)
+    name = law_name(noise)
     if name is None:
         return (noise, DEFAULT_ALPHA if alpha is None else alpha,
                 DEFAULT_SCALE if noise_scale is None else noise_scale)
@@ -128,10 +128,7 @@ def check_law(noise: object, alpha: object, noise_scale: object) -> tuple[str | 
         a = check_positive("alpha", alpha)
     elif math.isnan(a):
         raise ValueError(f"Invalid alpha: {alpha!r}; expected a number that is not NaN")
-    s = check_real("noise_scale", noise_scale)
-    if not (math.isfinite(s) and s >= 0):
-        raise ValueError(f"Invalid noise_scale: {noise_scale!r}; expected a finite number >= 0")
-    return noise, a, s
+    return noise, a, check_nonnegative("noise_scale", noise_scale)
 
 
 def _work_dtype(dtype: torch.dtype) -> torch.dtype:

@@ -12,7 +12,6 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from .._validation import check_choice, check_interval, check_real
 from ._functional import (
     apply_truncated_step,
     default_foreach,
@@ -20,48 +19,13 @@ from ._functional import (
     heavy_tailed_directions,
     step_norm,
 )
-from .noise import SAMPLERS, _law_name, check_core_sampler, check_law, law_parameters, sample_scalar
+from ._hyperparameters import check_hyperparameters
+from .noise import check_core_sampler, law_name, law_parameters, sample_scalar
 from .truncation import canonical_clip, check_truncation
 
 __all__ = ["HeavyTailedSGD"]
 
-NOISE_MODES: tuple[str, ...] = ("additive", "multiplicative")
 _STATE_KEY = "htsgd"
-
-
-def _check_nonnegative(name: str, value: Any, label: str | None = None) -> float:
-    v = check_real(name, value)
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"Invalid {label or name}: {value!r}; expected a finite number >= 0")
-    return v
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"Invalid {name}: expected a bool, got {type(value).__name__}")
-    return bool(value)
-
-
-def _check_hyperparameters(h: Mapping[str, Any]) -> None:
-    """Validate one set of hyperparameters (the defaults or a param group); raises ValueError/TypeError."""
-    lr = h["lr"]
-    if isinstance(lr, Tensor):
-        raise TypeError("Invalid learning rate: expected a real number, got a Tensor (use a float)")
-    _check_nonnegative("lr", lr, "learning rate")
-    check_law(h["noise"], h["alpha"], h["noise_scale"])
-    check_choice("noise_mode", h["noise_mode"], NOISE_MODES)
-    check_interval("reference_decay", h["reference_decay"], 0.0, 1.0, lo_open=False, hi_open=True)
-    check_truncation(h["truncation"], h["clip"])
-    _check_nonnegative("momentum", h["momentum"], "momentum value")
-    check_interval("dampening", h["dampening"], 0.0, 1.0, lo_open=False, hi_open=False)
-    _check_nonnegative("weight_decay", h["weight_decay"], "weight_decay value")
-    nesterov = _check_bool("nesterov", h["nesterov"])
-    _check_bool("maximize", h["maximize"])
-    if h["foreach"] is not None:
-        _check_bool("foreach", h["foreach"])
-    check_choice("sampler", h["sampler"], SAMPLERS)
-    if nesterov and (h["momentum"] <= 0 or h["dampening"] != 0):
-        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
 
 def _device_seed(root: int, device: str) -> int:
@@ -214,7 +178,7 @@ class HeavyTailedSGD(Optimizer):
             "foreach": foreach,
             "sampler": sampler,
         }
-        _check_hyperparameters(defaults)
+        check_hyperparameters(defaults)
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"Invalid generator: expected a torch.Generator or None, got {type(generator).__name__}")
         if seed is not None:
@@ -238,13 +202,13 @@ class HeavyTailedSGD(Optimizer):
         ``noise`` may be a law object (``htsgd.Pareto(...)`` ...): it sets the group's ``alpha`` and
         ``noise_scale`` (given beside it, they must agree).
         """
-        if isinstance(param_group, dict) and _law_name(param_group.get("noise")) is not None:
+        if isinstance(param_group, dict) and law_name(param_group.get("noise")) is not None:
             name, a, s = law_parameters(param_group["noise"], param_group.get("alpha"), param_group.get("noise_scale"))
             param_group = {**param_group, "noise": name, "alpha": a, "noise_scale": s}
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         try:
-            _check_hyperparameters(group)
+            check_hyperparameters(group)
             for p in group["params"]:
                 self._check_parameter(group, p, always=True)
         except (TypeError, ValueError):
@@ -277,9 +241,9 @@ class HeavyTailedSGD(Optimizer):
         (``None`` for none or ``inf``)."""
         truncations = []
         for group in self.param_groups:
-            if _law_name(group["noise"]) is not None:  # a law object set in param_groups after construction
+            if law_name(group["noise"]) is not None:  # a law object set in param_groups after construction
                 group["noise"], group["alpha"], group["noise_scale"] = law_parameters(group["noise"])
-            _check_hyperparameters(group)  # values set in param_groups after construction too (a few us)
+            check_hyperparameters(group)  # values set in param_groups after construction too (a few us)
             b, _ = check_truncation(group["truncation"], group["clip"])
             truncations.append(b)
             for p in group["params"]:
