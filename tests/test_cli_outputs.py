@@ -96,3 +96,26 @@ def test_json_is_strict(tmp_path):
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
     assert data["nan"] is None and data["inf"] == ["inf", "-inf"] and data["ok"] == 1.5
     assert set(data["provenance"]) >= {"htsgd_version", "isa", "seed", "command"}
+
+
+def test_reproduce_files_record_provenance(tmp_path, monkeypatch, capsys):
+    from htsgd.reproduce import exit_times
+
+    monkeypatch.setattr(exit_times, "REGIMES", [("l*=1", 1.5, (0.04, 0.02), 50, (0.04, 0.02), 50)])
+    argv = ["reproduce", "exit-times", "--quick", "--no-progress", "--seed", "3", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    _check_provenance(json.loads((tmp_path / "exit_times.json").read_text())["provenance"], argv)
+    with open(tmp_path / "exit_times.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(_check_provenance(r, argv) is None for r in rows)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--lrs", "1e-300"], "htsgd: error: Invalid lrs: 1e-300"),
+    (["demo", "--truncation", "1.0"], "htsgd: error: Invalid truncation: 1.0"),
+    (["demo", "--out", "/dev/null"], "htsgd: error: Invalid --out: '/dev/null' is a file"),
+])
+def test_python_dash_m_errors_are_one_line_exit_2(argv, message):
+    done = subprocess.run([sys.executable, "-m", "htsgd", *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith(message)
