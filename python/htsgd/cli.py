@@ -91,9 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.command_line = argv  # recorded in every file the command writes
     try:
-        if getattr(args, "out", None) is not None:
-            from .reproduce._common import check_output_dir
+        from .reproduce._common import check_output_dir, record_provenance
 
+        record_provenance(args)  # for every CSV/JSON this command writes through reproduce._common
+        if getattr(args, "out", None) is not None:
             check_output_dir(args.out)  # before any computation
         if args.command == "demo":
             from .demo import main as demo_main
