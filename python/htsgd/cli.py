@@ -27,6 +27,9 @@ REPRODUCTIONS: dict[str, str] = {
 
 #: Exit code of every rejected command (as argparse uses for usage errors).
 EXIT_ERROR = 2
+#: Commands whose ``--out`` is an output directory, checked before they compute (other commands may use
+#: ``--out`` for a file).
+OUTPUT_DIR_COMMANDS = ("demo", "reproduce")
 
 
 def _available_reproductions() -> dict[str, str]:
@@ -94,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .reproduce._common import check_output_dir, record_provenance
 
         record_provenance(args)  # for every CSV/JSON this command writes through reproduce._common
-        if getattr(args, "out", None) is not None:
+        if args.command in OUTPUT_DIR_COMMANDS and getattr(args, "out", None) is not None:
             check_output_dir(args.out)  # before any computation
         if args.command == "demo":
             from .demo import main as demo_main

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..basins import Basin
-from .._validation import check_probability, check_truncation_threshold
+from .._validation import check_array, check_probability, check_truncation_threshold
 from ._inputs import check_heavy_alpha
 from .jump_measure import landing_measure
 from .scales import exit_rate_scale, jumps_needed
@@ -123,7 +123,7 @@ def stationary_distribution(Q) -> np.ndarray:
     -------
     numpy.ndarray
     """
-    Q = np.asarray(Q, dtype=float)
+    Q = check_array("Q", Q, allow_nonfinite=True, allow_nan=True)
     if Q.ndim != 2 or Q.shape[0] != Q.shape[1] or Q.shape[0] == 0:
         raise ValueError(f"Invalid Q: shape {Q.shape}; expected a non-empty square matrix")
     n = Q.shape[0]
