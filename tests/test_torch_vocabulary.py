@@ -2,6 +2,8 @@
 functional form behind step(), and complex parameters refused before any state changes."""
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -110,6 +112,13 @@ def test_one_estimate_type():
     est = expected_sharpness(model, lambda: (model(x) ** 2).mean(), delta=1e-2, n_samples=8, seed=0)
     assert type(est) is htsgd.results.Estimate and est.n == 8 and est.stderr >= 0
     assert htsgd.results.Estimate(1.0, 0.1).n is None and str(est).count("+-") == 1
+    # the 0.2.0 contract of the simulator's estimates holds: a pair that unpacks and compares as a tuple
+    value, stderr = est
+    assert (value, stderr) == est == (est.value, est.stderr) and len(est) == 2
+    back = pickle.loads(pickle.dumps(est))
+    assert type(back) is htsgd.results.Estimate and back == est and back.n == 8
+    with pytest.raises(AttributeError):
+        est.n = 3
 
 
 def test_complex_parameters_are_refused_before_any_state_changes():
