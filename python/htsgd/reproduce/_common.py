@@ -11,8 +11,11 @@ built with :class:`htsgd.landscapes.CriticalPoints` and scaled so that ``f''`` i
 ``x**8`` outside, and untruncated jumps would otherwise throw particles where one gradient step overflows.
 A jump past a wall lands on the outer (narrow) minimum, which is the basin the theory assigns it to.
 
-With Pareto noise (``alpha = 1.5``, scale 0.1) and ``lr <= 0.08`` the runs sit in the asymptotic regime of
-``theory.md`` section 2: ``asymptotic_regime_indicator`` is below 0.01 at the wide minimum.
+With Pareto noise (``alpha = 1.5``, scale 0.1) and ``lr <= 0.08`` the runs sit in the asymptotic regime
+(:func:`htsgd.theory.asymptotic_regime_indicator` is below 0.01 at the wide minimum).
+
+Every CSV/JSON written through :func:`write_csv`/:func:`write_json` records its provenance (htsgd version,
+ISA, seed and command line; :func:`record_provenance`); JSON is strict.
 """
 from __future__ import annotations
 
