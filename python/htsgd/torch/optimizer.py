@@ -83,8 +83,10 @@ class HeavyTailedSGD(Optimizer):
     :func:`~htsgd.torch._functional.apply_truncated_step`) on each param group, pooling the norm of the
     ``clip="norm"`` groups in between; there is no second implementation of the step.
 
-    **Complex parameters** are refused (``ValueError`` when the group is added, and by :meth:`step` before it
-    changes any state): optimize the real and imaginary parts as real parameters.
+    **Complex parameters** are optimized as pairs of real numbers, as ``torch.optim.SGD`` does: a complex
+    parameter ``p`` gives exactly the step of the real parameter ``torch.view_as_real(p)`` (additive noise
+    i.i.d. on the real and the imaginary part; the norm is the Euclidean norm of all real coordinates;
+    ``clip="coordinate"`` clamps the real and the imaginary part separately).
 
     **Checks.** :meth:`step` validates every param group (values changed in ``param_groups`` after
     construction included; ``truncation=inf`` means none) before it changes any state: a step that raises
@@ -222,19 +224,14 @@ class HeavyTailedSGD(Optimizer):
         or ``sampler="core"`` for a parameter it cannot fill (not a float32/float64 CPU tensor).
 
         ``always=False`` (in :meth:`step`): only what this step would use (noise drawn at all; the core sampler
-        for additive noise); ``always=True`` (a new param group): whatever the noise settings. Complex
-        parameters are always refused.
+        for additive noise); ``always=True`` (a new param group): whatever the noise settings.
         """
-        if p.is_complex():
-            raise ValueError(f"Invalid params: a parameter of dtype {p.dtype}; expected real floating-point "
-                             "parameters (HeavyTailedSGD does not support complex ones: optimize the real and "
-                             "imaginary parts as two real parameters)")
         noisy = always or group["noise"] is not None
         if noisy and self._user_generator is not None and not _same_device_str(self._user_generator.device, p.device):
             raise ValueError(f"Invalid generator: it lives on {self._user_generator.device} but a parameter "
                              f"is on {p.device}; expected a generator on the parameters' device")
         if group["sampler"] == "core" and (always or (noisy and group["noise_mode"] == "additive")):
-            check_core_sampler(p, contiguous=False)  # the noise goes to a contiguous workspace
+            check_core_sampler(_real(p), contiguous=False)  # the noise goes to a contiguous workspace
 
     def _check_step(self) -> list[float | None]:
         """Every check of :meth:`step`, run before it changes anything; returns each group's truncation
@@ -386,7 +383,8 @@ class HeavyTailedSGD(Optimizer):
 
     # -- the step ----------------------------------------------------------------------------------------
     def _workspaces(self, params: list[Tensor], skip: list[bool] | None = None) -> list[Tensor | None]:
-        """One reusable buffer per parameter for the noisy gradient (not part of the saved state)."""
+        """One reusable buffer per parameter for the noisy gradient (not part of the saved state); real views
+        for complex parameters."""
         out: list[Tensor | None] = []
         for i, p in enumerate(params):
             if skip is not None and skip[i]:
@@ -395,22 +393,25 @@ class HeavyTailedSGD(Optimizer):
             w = self._workspace.get(p)
             if w is None or w.shape != p.shape or w.dtype != p.dtype or w.device != p.device:
                 w = self._workspace[p] = torch.empty_like(p, memory_format=torch.contiguous_format)
-            out.append(w)
+            out.append(_real(w))
         return out
 
-    def _init_group(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+    def _init_group(self, group: dict[str, Any], owners: list[Tensor], params: list[Tensor], grads: list[Tensor],
                     momentum_buffer_list: list[Tensor | None], reference_grads: list[Tensor | None],
                     emas: list[tuple[Tensor, Tensor]], consumable: list[bool]) -> None:
+        """Collect a group's tensors for the functional step: ``owners`` are the parameters (the keys of the
+        state), the other lists their real views (a complex tensor is seen as pairs of real numbers)."""
         multiplicative = group["noise"] is not None and group["noise_mode"] == "multiplicative"
         for p in group["params"]:
             if p.grad is None:
                 continue
             if p.grad.is_sparse:
                 raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
-            params.append(p)
-            grads.append(p.grad)
+            owners.append(p)
+            params.append(_real(p))
+            grads.append(_real(p.grad))
             if group["momentum"] != 0:
-                momentum_buffer_list.append(self.state[p].get("momentum_buffer"))
+                momentum_buffer_list.append(_real(self.state[p].get("momentum_buffer")))
             if multiplicative:
                 state = self.state[p]
                 ref = state.pop("reference_grad", None)
@@ -420,8 +421,8 @@ class HeavyTailedSGD(Optimizer):
                     if ema is None:
                         ema = state["reference_ema"] = p.grad.detach().clone(memory_format=torch.preserve_format)
                     ref = ema
-                    emas.append((ema, p.grad))
-                reference_grads.append(ref)
+                    emas.append((_real(ema), _real(p.grad)))
+                reference_grads.append(_real(ref))
             elif p in self.state:
                 self.state[p].pop("reference_grad", None)
 
@@ -444,13 +445,14 @@ class HeavyTailedSGD(Optimizer):
         multipliers: dict[tuple, Tensor] = {}
         pending = []
         for group, truncation in zip(self.param_groups, truncations, strict=True):
+            owners: list[Tensor] = []
             params: list[Tensor] = []
             grads: list[Tensor] = []
             bufs: list[Tensor | None] = []
             refs: list[Tensor | None] = []
             emas: list[tuple[Tensor, Tensor]] = []
             consumable: list[bool] = []
-            self._init_group(group, params, grads, bufs, refs, emas, consumable)
+            self._init_group(group, owners, params, grads, bufs, refs, emas, consumable)
             if not params:
                 continue
             foreach = default_foreach(params) if group["foreach"] is None else group["foreach"]
@@ -468,7 +470,7 @@ class HeavyTailedSGD(Optimizer):
                 weight_decay=group["weight_decay"], momentum=group["momentum"], dampening=group["dampening"],
                 nesterov=group["nesterov"], maximize=group["maximize"], foreach=foreach, sampler=group["sampler"],
                 consumable_references=consumable or None,
-                out=self._workspaces(params, consumable or None) if noise is not None else None)
+                out=self._workspaces(owners, consumable or None) if noise is not None else None)
             if emas:  # the moving-average reference takes in this step's gradient after it has been used
                 weight = 1.0 - group["reference_decay"]
                 if foreach:
@@ -477,8 +479,8 @@ class HeavyTailedSGD(Optimizer):
                     for e, g in emas:
                         e.lerp_(g, weight)
             if group["momentum"] != 0:
-                for p, b in zip(params, bufs, strict=True):
-                    self.state[p]["momentum_buffer"] = b
+                for p, b in zip(owners, bufs, strict=True):
+                    self.state[p]["momentum_buffer"] = torch.view_as_complex(b) if p.is_complex() else b
             pending.append((group, truncation, params, directions, foreach))
 
         coefficient = None
@@ -492,6 +494,11 @@ class HeavyTailedSGD(Optimizer):
             apply_truncated_step(params, directions, lr=group["lr"], truncation=truncation, clip=group["clip"],
                                  coefficient=coefficient, foreach=foreach)
         return loss
+
+
+def _real(t: Tensor | None) -> Tensor | None:
+    """``t`` seen as real numbers: ``torch.view_as_real`` of a complex tensor (a view), else ``t`` itself."""
+    return torch.view_as_real(t) if t is not None and t.is_complex() else t
 
 
 def _same_device_str(a: torch.device, b: torch.device) -> bool:
