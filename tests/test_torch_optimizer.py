@@ -75,7 +75,7 @@ def same(a, b):
     ({"truncation": -1.0}, ValueError, r"Invalid truncation"),
     ({"truncation": float("nan")}, ValueError, r"Invalid truncation: nan"),
     ({"truncation": "1"}, TypeError, r"Invalid truncation: expected a real number"),
-    ({"clip": "norm"}, ValueError, r"Invalid clip: 'norm'; expected one of 'global', 'tensor', 'coordinate'"),
+    ({"clip": "box"}, ValueError, r"Invalid clip: 'box'; expected one of 'norm', 'tensor', 'coordinate', 'global'"),
     ({"momentum": -0.1}, ValueError, r"Invalid momentum value: -0.1"),
     ({"momentum": float("nan")}, ValueError, r"Invalid momentum value: nan"),
     ({"dampening": 1.5}, ValueError, r"Invalid dampening: 1.5"),
@@ -109,7 +109,7 @@ def test_param_groups_are_validated():
 
 def test_defaults_and_infinite_truncation():
     opt = HeavyTailedSGD(make_model().parameters(), lr=0.1, truncation=math.inf)
-    assert opt.defaults["noise"] == "pareto" and opt.defaults["clip"] == "global"
+    assert opt.defaults["noise"] == "pareto" and opt.defaults["clip"] == "norm"
     assert opt.param_groups[0]["truncation"] is None
 
 
@@ -285,7 +285,7 @@ def test_pickle_and_setstate_backfill():
     fresh = HeavyTailedSGD.__new__(HeavyTailedSGD)
     fresh.__setstate__(state)
     g = fresh.param_groups[0]
-    assert (g["noise_mode"], g["sampler"], g["clip"], g["nesterov"]) == ("additive", "auto", "global", False)
+    assert (g["noise_mode"], g["sampler"], g["clip"], g["nesterov"]) == ("additive", "auto", "norm", False)
     assert isinstance(fresh.generator_for("cpu"), torch.Generator)
 
 

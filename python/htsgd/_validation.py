@@ -98,3 +98,54 @@ def check_n_threads(value: Any) -> int:
 
 def _abbrev(arr: np.ndarray) -> str:
     return np.array2string(arr, threshold=6, edgeitems=2)
+
+
+def check_real_where(name: str, value: Any, ok: Any, domain: str, *, allow_inf: bool = False) -> float:
+    """A real number (not NaN; finite unless ``allow_inf``) for which ``ok(float(value))`` holds.
+
+    For domains the other checkers do not express, e.g. ``lo < minimum``; ``domain`` is the text after
+    "expected" in the message.
+    """
+    v = check_real(name, value)
+    if math.isnan(v) or (math.isinf(v) and not allow_inf) or not ok(v):
+        raise _fail(name, v, domain)
+    return v
+
+
+def check_truncation_threshold(name: str, value: Any) -> float:
+    """A truncation threshold: a number ``> 0``; ``None`` or ``inf`` (untruncated) give ``inf``."""
+    if value is None:
+        return math.inf
+    return check_real_where(name, value, lambda v: v > 0, f"{name} > 0 (or None/inf for untruncated)",
+                            allow_inf=True)
+
+
+def check_probability(name: str, value: Any) -> float:
+    """A probability, ``0 <= value <= 1``."""
+    return check_interval(name, value, 0.0, 1.0, lo_open=False, hi_open=False)
+
+
+def check_domain(name: str, value: Any) -> tuple[float, float]:
+    """An interval ``(lo, hi)`` given as a pair, ``-inf <= lo < hi <= inf``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"Invalid {name}: expected a pair (lo, hi), got {value!r}")
+    lo = check_real_where(f"{name}[0]", value[0], lambda v: v < math.inf, f"-inf <= {name}[0] < inf",
+                          allow_inf=True)
+    hi = check_real_where(f"{name}[1]", value[1], lambda v: v > lo, f"{name}[1] > {name}[0]", allow_inf=True)
+    return lo, hi
+
+
+def check_nonnegative(name: str, value: Any, *, label: str | None = None) -> float:
+    """A finite real number ``>= 0``; ``label`` replaces ``name`` in the ValueError (torch's wording, e.g.
+    "learning rate")."""
+    v = check_real(name, value)
+    if not (math.isfinite(v) and v >= 0):
+        raise _fail(label or name, value, "a finite number >= 0")
+    return v
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """A Python or numpy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Invalid {name}: expected a bool, got {type(value).__name__}")
+    return bool(value)

@@ -1,14 +1,18 @@
-"""Command line: ``htsgd demo`` and ``htsgd reproduce <experiment>``.
+"""Command line: ``htsgd demo`` and ``htsgd reproduce <experiment>`` (also ``python -m htsgd``).
 
 Each reproduction lives in ``htsgd.reproduce.<module>`` and exposes ``add_arguments(parser)`` and
 ``main(args) -> int``. The parser imports every available module to register its options, so modules keep
 heavy imports (torch, matplotlib) inside their functions.
+
+Every failure ends in one line on stderr and exit code 2 (argparse's usage errors too); set ``HTSGD_DEBUG=1``
+to see the traceback of an unexpected one. ``--out`` is checked (created, writable) before any computation.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Sequence
 
@@ -20,6 +24,12 @@ REPRODUCTIONS: dict[str, str] = {
     "rare-exits": "rare_exits",
     "deep-learning": "deep_learning",
 }
+
+#: Exit code of every rejected command (as argparse uses for usage errors).
+EXIT_ERROR = 2
+#: Commands whose ``--out`` is an output directory, checked before they compute (other commands may use
+#: ``--out`` for a file).
+OUTPUT_DIR_COMMANDS = ("demo", "reproduce")
 
 
 def _available_reproductions() -> dict[str, str]:
@@ -35,7 +45,16 @@ def _available_reproductions() -> dict[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``htsgd`` argument parser: ``--version``, ``demo`` and ``reproduce <experiment>``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="htsgd", description="Truncated heavy-tailed SGD: simulations and theory")
+    parser.add_argument("--version", action="version", version=f"htsgd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="exit times on the double well beside the theory prediction")
     from .demo import add_arguments as demo_arguments
@@ -51,9 +70,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (ValueError, TypeError)) and text.startswith("Invalid "):
+        return text  # a rejected option: the message names it and its domain
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 2 on any error (one line on stderr), 130 on Ctrl-C.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.command_line = argv  # recorded in every file the command writes
     try:
+        from .reproduce._common import check_output_dir, record_provenance
+
+        record_provenance(args)  # for every CSV/JSON this command writes through reproduce._common
+        if args.command in OUTPUT_DIR_COMMANDS and getattr(args, "out", None) is not None:
+            check_output_dir(args.out)  # before any computation
         if args.command == "demo":
             from .demo import main as demo_main
 
@@ -62,11 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError) as exc:
-        if not str(exc).startswith("Invalid "):  # a bug, not a rejected option: keep the traceback
+    except SystemExit as exc:  # a command that exits with a message: the same one-line form
+        if isinstance(exc.code, str):
+            print(f"htsgd: error: {' '.join(exc.code.split())}", file=sys.stderr)
+            return EXIT_ERROR
+        raise
+    except Exception as exc:  # noqa: BLE001  (every failure is one line; HTSGD_DEBUG=1 for the traceback)
+        if os.environ.get("HTSGD_DEBUG"):
             raise
-        print(f"htsgd: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"htsgd: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

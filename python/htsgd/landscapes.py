@@ -17,7 +17,7 @@ from numpy.polynomial import polynomial as P
 
 from . import _core
 from ._validation import check_array, check_int, check_positive
-from .theory import Basin, basins_from_critical_points
+from .basins import Basin, basins_from_critical_points
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -40,11 +40,49 @@ class _SameFields:
     __hash__ = None  # type: ignore[assignment]
 
 
-class Estimate(NamedTuple):
-    """A point estimate with its standard error."""
+class Estimate(tuple):
+    """A point estimate with its standard error: the tuple ``(value, stderr)``, plus the sample size ``n``
+    where it is a sample mean (None otherwise).
 
-    value: float
-    stderr: float
+    The one estimate type of the package: the simulator's statistics and ``htsgd.torch``'s sharpness
+    estimates both return it. It unpacks and compares as the pair ``(value, stderr)`` (as in 0.2.0);
+    ``n`` is carried beside the pair, not in it.
+    """
+
+    _fields = ("value", "stderr")
+
+    def __new__(cls, value: float, stderr: float, n: int | None = None) -> "Estimate":
+        self = super().__new__(cls, (value, stderr))
+        self.__dict__["_n"] = n
+        return self
+
+    def __getnewargs__(self) -> tuple:
+        return (self[0], self[1], self.n)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Estimate is immutable: cannot set {name!r}")
+
+    @property
+    def value(self) -> float:
+        """The point estimate."""
+        return self[0]
+
+    @property
+    def stderr(self) -> float:
+        """Its standard error."""
+        return self[1]
+
+    @property
+    def n(self) -> int | None:
+        """The number of samples behind it, where that is defined."""
+        return self.__dict__.get("_n")
+
+    def _asdict(self) -> dict:
+        return {"value": self.value, "stderr": self.stderr}
+
+    def __repr__(self) -> str:
+        tail = "" if self.n is None else f", n={self.n!r}"
+        return f"Estimate(value={self.value!r}, stderr={self.stderr!r}{tail})"
 
     def __str__(self) -> str:
         return f"{self.value:.6g} +- {self.stderr:.2g}"

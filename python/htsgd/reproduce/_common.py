@@ -11,8 +11,11 @@ built with :class:`htsgd.landscapes.CriticalPoints` and scaled so that ``f''`` i
 ``x**8`` outside, and untruncated jumps would otherwise throw particles where one gradient step overflows.
 A jump past a wall lands on the outer (narrow) minimum, which is the basin the theory assigns it to.
 
-With Pareto noise (``alpha = 1.5``, scale 0.1) and ``lr <= 0.08`` the runs sit in the asymptotic regime of
-``theory.md`` section 2: ``asymptotic_regime_indicator`` is below 0.01 at the wide minimum.
+With Pareto noise (``alpha = 1.5``, scale 0.1) and ``lr <= 0.08`` the runs sit in the asymptotic regime
+(:func:`htsgd.theory.asymptotic_regime_indicator` is below 0.01 at the wide minimum).
+
+Every CSV/JSON written through :func:`write_csv`/:func:`write_json` records its provenance (htsgd version,
+ISA, seed and command line; :func:`record_provenance`); JSON is strict.
 """
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ import argparse
 import csv
 import json
 import math
+import shlex
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,11 +95,77 @@ def add_common_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def output_dir(args: argparse.Namespace) -> Path:
-    """Create and return ``args.out``."""
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+def check_output_dir(path: Any, option: str = "--out") -> Path:
+    """Create the directory ``path`` if needed and check that files can be written in it.
+
+    The command line calls this before any computation, so that a bad ``--out`` is a one-line error.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output directory.
+    option : str
+        How the user named it (used in the message).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        ``Invalid --out: ...`` if ``path`` names a file, cannot be created, or is not writable.
+    """
+    out = Path(path)
+    expected = "expected a directory htsgd can create and write files in"
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"Invalid {option}: {str(out)!r} is a file, not a directory; {expected}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ValueError(f"Invalid {option}: {str(out)!r} cannot be used ({exc.strerror or exc}); "
+                         f"{expected}") from None
     return out
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    """Create and return ``args.out``; records the run's provenance for :func:`write_csv`/:func:`write_json`."""
+    record_provenance(args)
+    return check_output_dir(args.out)
+
+
+# -------------------------------------------------------------------------------------------- provenance
+_PROVENANCE: dict[str, Any] = {}
+
+#: How every command derives the seed of its configuration ``i`` from ``--seed`` (see :func:`seed_for`).
+SEED_POLICY = "configuration i uses numpy.random.SeedSequence(seed, spawn_key=(i,))"
+
+
+def record_provenance(args: argparse.Namespace) -> dict[str, Any]:
+    """Remember what produced the files about to be written: version, ISA, seed, command line.
+
+    The command line is the one :func:`htsgd.cli.main` parsed (``args.command_line``), else ``sys.argv``.
+    """
+    from .. import __version__, _core
+
+    argv = getattr(args, "command_line", None)
+    command = "htsgd " + shlex.join(argv) if argv is not None else shlex.join(sys.argv)
+    _PROVENANCE.clear()
+    _PROVENANCE.update({"htsgd_version": __version__, "isa": _core.active_isa(),
+                        "seed": getattr(args, "seed", None), "seed_policy": SEED_POLICY, "command": command})
+    return dict(_PROVENANCE)
+
+
+def provenance() -> dict[str, Any]:
+    """The provenance recorded by :func:`record_provenance` (version and ISA alone if none was)."""
+    if not _PROVENANCE:
+        from .. import __version__, _core
+
+        return {"htsgd_version": __version__, "isa": _core.active_isa(), "seed": None,
+                "seed_policy": SEED_POLICY, "command": shlex.join(sys.argv)}
+    return dict(_PROVENANCE)
 
 
 def seed_for(args: argparse.Namespace, i: int) -> np.random.SeedSequence:
@@ -149,12 +221,19 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]
     print(f"\n{title}\n{format_table(headers, rows)}", flush=True)
 
 
+_CSV_PROVENANCE = ("htsgd_version", "isa", "seed", "command")
+
+
 def write_csv(path: Path, records: Sequence[dict]) -> None:
-    """Write a list of flat dicts (same keys) as CSV."""
+    """Write a list of flat dicts (same keys) as CSV, each row led by the provenance columns
+    ``htsgd_version, isa, seed, command`` (see :func:`record_provenance`)."""
+    prov = provenance()
+    lead = {k: prov[k] for k in _CSV_PROVENANCE}
+    rows = [{**lead, **r} for r in records]
     with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(records[0]))
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
-        w.writerows(records)
+        w.writerows(rows)
 
 
 def _jsonable(x: Any) -> Any:
@@ -166,16 +245,23 @@ def _jsonable(x: Any) -> Any:
         return _jsonable(x.tolist())
     if isinstance(x, (np.integer,)):
         return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
     if isinstance(x, (float, np.floating)):
         x = float(x)
-        return x if math.isfinite(x) else str(x)  # JSON has no inf/nan
+        if math.isnan(x):
+            return None  # strict JSON has no NaN
+        return x if math.isfinite(x) else str(x)  # nor Infinity: "inf" / "-inf"
     return x
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` (numpy values allowed; inf/nan as strings) as indented JSON."""
+    """Write ``obj`` (numpy values allowed) as indented, strict JSON: NaN as ``null``, infinities as the
+    strings ``"inf"``/``"-inf"``. A dict gets a leading ``"provenance"`` entry (:func:`record_provenance`);
+    anything else is stored under ``"data"`` beside it."""
+    body = obj if isinstance(obj, dict) else {"data": obj}
     with open(path, "w") as fh:
-        json.dump(_jsonable(obj), fh, indent=2)
+        json.dump(_jsonable({"provenance": provenance(), **body}), fh, indent=2, allow_nan=False)
         fh.write("\n")
 
 

@@ -4,7 +4,9 @@ Needs the optional extra: ``pip install "htsgd[torch]"``.
 
 - :class:`HeavyTailedSGD`: ``torch.optim.SGD`` plus heavy-tailed noise (additive or the paper's
   multiplicative form) and truncation of the step ``phi_b(lr * d)``; functional form
-  :func:`heavy_tailed_sgd`.
+  :func:`heavy_tailed_sgd`. Noise laws are the simulator's objects (``htsgd.Pareto(...)`` ...) or their
+  names; clipping modes are named as in the simulator (``"norm"``, alias ``"global"``).
+- :class:`Estimate` is :class:`htsgd.Estimate` (``value``, ``stderr``, sample size ``n``).
 - :mod:`htsgd.torch.noise`: device-side samplers (Pareto, stable, Student t, Gaussian) on a
   ``torch.Generator``; :mod:`htsgd.torch.truncation`: ``phi_b`` for lists of tensors.
 - :func:`expected_sharpness`, :func:`hessian_trace`, :func:`top_hessian_eigenvalue`.

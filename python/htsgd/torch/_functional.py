@@ -11,7 +11,8 @@ One step, for each parameter ``p`` with gradient ``g``:
    multiplicative ``g_ref + Z * (g - g_ref)`` with one scalar ``Z`` per step;
 2. direction ``d`` exactly as ``torch.optim.SGD``: ``maximize`` (negate), weight decay (``+ weight_decay * p``),
    momentum/dampening/Nesterov on the noisy gradient;
-3. truncation of the step actually applied, ``phi_b(lr * d)``, by global norm, per tensor or per coordinate;
+3. truncation of the step actually applied, ``phi_b(lr * d)``, by its norm over all tensors (``clip="norm"``),
+   per tensor or per coordinate;
 4. ``p <- p - phi_b(lr * d)``.
 
 With ``noise=None`` and ``truncation=None`` steps 2 and 4 are literally ``torch.optim.SGD``'s operations.
@@ -26,9 +27,9 @@ import torch
 from torch import Tensor
 
 from .noise import cast_finite, fill_noise_batch_, sample_scalar
-from .truncation import clip_coefficient, global_norm, tensor_norms
+from .truncation import canonical_clip, clip_coefficient, global_norm, tensor_norms
 
-__all__ = ["heavy_tailed_sgd", "noisy_gradients"]
+__all__ = ["apply_truncated_step", "heavy_tailed_directions", "heavy_tailed_sgd", "noisy_gradients"]
 
 GeneratorLike = Union[torch.Generator, Mapping[str, torch.Generator], Callable[[torch.device], torch.Generator]]
 
@@ -282,7 +283,7 @@ def _single_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: 
 
 def _multi_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: float, truncation: float | None,
                         clip: str, coefficient: Tensor | None = None) -> None:
-    if truncation is not None and clip == "global" and coefficient is None:
+    if truncation is not None and clip == "norm" and coefficient is None:
         coefficient = global_clip_coefficient([step_norm(directions, lr, foreach=True)], truncation)
     grouped = _group_by_device_and_dtype(len(params), params, directions)
     for (device_params, device_dirs), _ in grouped.values():
@@ -305,8 +306,72 @@ def _multi_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: f
 
 
 # ----------------------------------------------------------------------------------------------------------
-# the whole step
+# the whole step: propose (noise + direction), then truncate and apply
 # ----------------------------------------------------------------------------------------------------------
+def heavy_tailed_directions(
+    params: list[Tensor],
+    grads: list[Tensor],
+    momentum_buffer_list: list[Tensor | None],
+    reference_grads: list[Tensor | None] | None = None,
+    *,
+    generator: GeneratorLike | None = None,
+    noise: str | None = "pareto",
+    alpha: float = 1.5,
+    noise_scale: float = 1.0,
+    noise_mode: str = "additive",
+    multiplier: Tensor | None = None,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    maximize: bool = False,
+    foreach: bool = False,
+    sampler: str = "auto",
+    consumable_references: Sequence[bool] | None = None,
+    out: Sequence[Tensor | None] | None = None,
+) -> list[Tensor]:
+    """The first half of a step: noisy gradients, then ``torch.optim.SGD``'s direction ``d`` (untruncated).
+
+    Arguments as :func:`heavy_tailed_sgd` (``consumable_references`` and ``out`` as in
+    :func:`noisy_gradients`); new momentum buffers are written into ``momentum_buffer_list``.
+
+    Returns
+    -------
+    list of torch.Tensor
+        ``d`` per parameter; the step to take is ``phi_b(lr * d)`` (:func:`apply_truncated_step`).
+    """
+    noisy = noisy_gradients(grads, reference_grads, noise=noise, alpha=alpha, noise_scale=noise_scale,
+                            noise_mode=noise_mode, generator=generator, multiplier=multiplier, sampler=sampler,
+                            consumable_references=consumable_references, out=out, foreach=foreach)
+    directions_fn = _multi_tensor_directions if foreach else _single_tensor_directions
+    return directions_fn(params, noisy, momentum_buffer_list, weight_decay=weight_decay, momentum=momentum,
+                         dampening=dampening, nesterov=nesterov, maximize=maximize)
+
+
+def apply_truncated_step(params: list[Tensor], directions: list[Tensor], *, lr: float, truncation: float | None,
+                         clip: str = "norm", coefficient: Tensor | None = None, foreach: bool = False) -> None:
+    """The second half of a step: ``p <- p - phi_b(lr * d)`` in place.
+
+    Parameters
+    ----------
+    params, directions : list of torch.Tensor
+        Parameters and their directions ``d`` (:func:`heavy_tailed_directions`).
+    lr : float
+        Learning rate.
+    truncation : float or None
+        ``b``; None: untruncated.
+    clip : {"norm", "tensor", "coordinate"}
+        How to truncate (``"global"`` is accepted for ``"norm"``).
+    coefficient : torch.Tensor, optional
+        ``clip="norm"``: the factor ``b / max(|lr d|, b)`` when the norm spans more than these parameters
+        (several param groups); computed from ``directions`` if omitted.
+    foreach : bool
+        Use the ``torch._foreach_*`` path.
+    """
+    apply_fn = _multi_tensor_apply if foreach else _single_tensor_apply
+    apply_fn(params, directions, lr=lr, truncation=truncation, clip=canonical_clip(clip), coefficient=coefficient)
+
+
 def heavy_tailed_sgd(
     params: list[Tensor],
     grads: list[Tensor],
@@ -321,7 +386,7 @@ def heavy_tailed_sgd(
     noise_mode: str = "additive",
     multiplier: Tensor | None = None,
     truncation: float | None = None,
-    clip: str = "global",
+    clip: str = "norm",
     weight_decay: float = 0.0,
     momentum: float = 0.0,
     dampening: float = 0.0,
@@ -333,7 +398,10 @@ def heavy_tailed_sgd(
     """Functional API: one step of truncated heavy-tailed SGD on ``params`` (in place).
 
     See :class:`htsgd.torch.HeavyTailedSGD` for the algorithm and the meaning of the hyperparameters. The
-    arguments are not validated here (the class validates them once).
+    arguments are not validated here (the class validates them once). The step is
+    :func:`heavy_tailed_directions` followed by :func:`apply_truncated_step`, the two halves that
+    :meth:`HeavyTailedSGD.step` runs for its param groups (it pools the norm of ``clip="norm"`` groups
+    between the halves).
 
     Parameters
     ----------
@@ -343,17 +411,29 @@ def heavy_tailed_sgd(
         Momentum buffers, ``None`` where there is none yet; new buffers are written into the list.
     reference_grads : list of torch.Tensor or None, optional
         ``g_ref`` of the multiplicative mode.
+    lr : float
+        Learning rate.
     generator : torch.Generator or mapping or callable
         Source of the noise (required unless ``noise`` is None).
+    noise, alpha, noise_scale, noise_mode :
+        The law of ``Z`` (a name of :data:`htsgd.torch.noise.LAWS`) and how it enters.
     multiplier : torch.Tensor, optional
         The scalar ``Z`` of the multiplicative mode (drawn from ``generator`` if omitted).
+    truncation : float or None
+        ``b``; None or inf: untruncated.
+    clip : {"norm", "tensor", "coordinate"}
+        How to truncate (``"global"`` is accepted for ``"norm"``).
+    weight_decay, momentum, dampening, nesterov, maximize :
+        As in ``torch.optim.SGD``.
     foreach : bool, optional
         Use the ``torch._foreach_*`` path; ``None``: as torch (foreach when every tensor is on CUDA).
+    sampler : {"auto", "torch", "core"}
+        Sampler of additive noise.
 
     Returns
     -------
     torch.Tensor or None
-        With ``clip="global"`` and a truncation: the norm of the proposed step ``|lr * d|`` (a 0-dimensional
+        With ``clip="norm"`` and a truncation: the norm of the proposed step ``|lr * d|`` (a 0-dimensional
         tensor on the device, not read back); otherwise None.
     """
     if foreach is None:
@@ -364,16 +444,15 @@ def heavy_tailed_sgd(
         return None
     if truncation is not None and math.isinf(truncation):
         truncation = None  # inf: no truncation (as the class does)
-    noisy = noisy_gradients(grads, reference_grads, noise=noise, alpha=alpha, noise_scale=noise_scale,
-                            noise_mode=noise_mode, generator=generator, multiplier=multiplier, sampler=sampler,
-                            foreach=foreach)
-    directions_fn = _multi_tensor_directions if foreach else _single_tensor_directions
-    directions = directions_fn(params, noisy, momentum_buffer_list, weight_decay=weight_decay, momentum=momentum,
-                               dampening=dampening, nesterov=nesterov, maximize=maximize)
+    directions = heavy_tailed_directions(
+        params, grads, momentum_buffer_list, reference_grads, generator=generator, noise=noise, alpha=alpha,
+        noise_scale=noise_scale, noise_mode=noise_mode, multiplier=multiplier, weight_decay=weight_decay,
+        momentum=momentum, dampening=dampening, nesterov=nesterov, maximize=maximize, foreach=foreach,
+        sampler=sampler)
     norm = coefficient = None
-    if truncation is not None and clip == "global":
+    if truncation is not None and canonical_clip(clip) == "norm":
         norm = step_norm(directions, lr, foreach)
         coefficient = global_clip_coefficient([norm], truncation)
-    apply_fn = _multi_tensor_apply if foreach else _single_tensor_apply
-    apply_fn(params, directions, lr=lr, truncation=truncation, clip=clip, coefficient=coefficient)
+    apply_truncated_step(params, directions, lr=lr, truncation=truncation, clip=clip, coefficient=coefficient,
+                         foreach=foreach)
     return norm

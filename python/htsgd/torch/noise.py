@@ -37,10 +37,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._validation import check_choice, check_interval, check_positive, check_real
+from .._validation import check_choice, check_interval, check_nonnegative, check_positive, check_real
 
 __all__ = ["LAWS", "SAMPLERS", "cast_finite", "check_core_sampler", "check_law", "core_available", "fill_noise_",
-           "fill_noise_batch_", "sample_noise", "sample_scalar"]
+           "fill_noise_batch_", "law_name", "law_parameters", "sample_noise", "sample_scalar"]
 
 LAWS: tuple[str, ...] = ("pareto", "stable", "student_t", "gaussian")
 SAMPLERS: tuple[str, ...] = ("auto", "torch", "core")
@@ -63,6 +63,55 @@ def core_available() -> bool:
     return _core_fill() is not None
 
 
+#: Default tail index and scale when the law is given by name.
+DEFAULT_ALPHA, DEFAULT_SCALE = 1.5, 1.0
+
+
+def law_name(noise: object) -> str | None:
+    """The name in :data:`LAWS` of a law object of :mod:`htsgd.noise`, or None for anything else."""
+    from ..noise import Gaussian, Pareto, Stable, StudentT  # noqa: PLC0415  (htsgd.noise needs the core)
+
+    for cls, name in ((Pareto, "pareto"), (Stable, "stable"), (StudentT, "student_t"), (Gaussian, "gaussian")):
+        if isinstance(noise, cls):
+            return name
+    return None
+
+
+def law_parameters(noise: object, alpha: object = None, noise_scale: object = None) -> tuple[object, object, object]:
+    """``(name, alpha, noise_scale)`` from a law name or a law object of :mod:`htsgd.noise` (not validated).
+
+    Parameters
+    ----------
+    noise : str, None, or htsgd.Pareto / htsgd.Stable / htsgd.StudentT / htsgd.Gaussian
+        A law object carries its tail index and scale (``StudentT``: ``alpha = df``; ``Gaussian``:
+        ``alpha = inf``, unused).
+    alpha, noise_scale : float or None
+        With a name: the law's parameters (None: 1.5 and 1.0). With a law object: leave them None, or
+        give the law's own values; anything else is a conflict.
+
+    Returns
+    -------
+    tuple
+        The name (or ``noise`` unchanged when it is not a law object), ``alpha`` and ``noise_scale``.
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` or ``noise_scale`` contradicts the law object.
+    """
+    name = law_name(noise)
+    if name is None:
+        return (noise, DEFAULT_ALPHA if alpha is None else alpha,
+                DEFAULT_SCALE if noise_scale is None else noise_scale)
+    own = {"alpha": float(noise.alpha), "noise_scale": float(noise.scale)}  # type: ignore[attr-defined]
+    for key, given in (("alpha", alpha), ("noise_scale", noise_scale)):
+        if given is not None and (isinstance(given, bool) or not isinstance(given, (int, float))
+                                  or float(given) != own[key]):
+            raise ValueError(f"Invalid {key}: {given!r}; the noise law {noise!r} already sets {key} = "
+                             f"{own[key]!r}; expected {key} left out (or equal) when noise is a law object")
+    return name, own["alpha"], own["noise_scale"]
+
+
 def check_law(noise: object, alpha: object, noise_scale: object) -> tuple[str | None, float, float]:
     """Validate a noise specification; returns ``(noise, alpha, noise_scale)`` as plain Python values.
 
@@ -79,10 +128,7 @@ def check_law(noise: object, alpha: object, noise_scale: object) -> tuple[str | 
         a = check_positive("alpha", alpha)
     elif math.isnan(a):
         raise ValueError(f"Invalid alpha: {alpha!r}; expected a number that is not NaN")
-    s = check_real("noise_scale", noise_scale)
-    if not (math.isfinite(s) and s >= 0):
-        raise ValueError(f"Invalid noise_scale: {noise_scale!r}; expected a finite number >= 0")
-    return noise, a, s
+    return noise, a, check_nonnegative("noise_scale", noise_scale)
 
 
 def _work_dtype(dtype: torch.dtype) -> torch.dtype:

@@ -12,59 +12,20 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from .._validation import check_choice, check_interval, check_real
 from ._functional import (
-    _multi_tensor_apply,
-    _multi_tensor_directions,
-    _single_tensor_apply,
-    _single_tensor_directions,
+    apply_truncated_step,
     default_foreach,
     global_clip_coefficient,
-    noisy_gradients,
+    heavy_tailed_directions,
     step_norm,
 )
-from .noise import SAMPLERS, check_core_sampler, check_law, sample_scalar
-from .truncation import check_truncation
+from ._hyperparameters import check_hyperparameters
+from .noise import check_core_sampler, law_name, law_parameters, sample_scalar
+from .truncation import canonical_clip, check_truncation
 
 __all__ = ["HeavyTailedSGD"]
 
-NOISE_MODES: tuple[str, ...] = ("additive", "multiplicative")
 _STATE_KEY = "htsgd"
-
-
-def _check_nonnegative(name: str, value: Any, label: str | None = None) -> float:
-    v = check_real(name, value)
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"Invalid {label or name}: {value!r}; expected a finite number >= 0")
-    return v
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"Invalid {name}: expected a bool, got {type(value).__name__}")
-    return bool(value)
-
-
-def _check_hyperparameters(h: Mapping[str, Any]) -> None:
-    """Validate one set of hyperparameters (the defaults or a param group); raises ValueError/TypeError."""
-    lr = h["lr"]
-    if isinstance(lr, Tensor):
-        raise TypeError("Invalid learning rate: expected a real number, got a Tensor (use a float)")
-    _check_nonnegative("lr", lr, "learning rate")
-    check_law(h["noise"], h["alpha"], h["noise_scale"])
-    check_choice("noise_mode", h["noise_mode"], NOISE_MODES)
-    check_interval("reference_decay", h["reference_decay"], 0.0, 1.0, lo_open=False, hi_open=True)
-    check_truncation(h["truncation"], h["clip"])
-    _check_nonnegative("momentum", h["momentum"], "momentum value")
-    check_interval("dampening", h["dampening"], 0.0, 1.0, lo_open=False, hi_open=False)
-    _check_nonnegative("weight_decay", h["weight_decay"], "weight_decay value")
-    nesterov = _check_bool("nesterov", h["nesterov"])
-    _check_bool("maximize", h["maximize"])
-    if h["foreach"] is not None:
-        _check_bool("foreach", h["foreach"])
-    check_choice("sampler", h["sampler"], SAMPLERS)
-    if nesterov and (h["momentum"] <= 0 or h["dampening"] != 0):
-        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
 
 def _device_seed(root: int, device: str) -> int:
@@ -92,9 +53,10 @@ class HeavyTailedSGD(Optimizer):
     momentum ``mu`` a single large noise variate keeps pushing for about ``1 / (1 - mu)`` steps (each at most
     ``b`` long); the theory (and its jump counts ``l* = ceil(r / b)``) is for ``momentum=0``.
 
-    **Global truncation across parameter groups.** ``clip="global"`` uses the Euclidean norm of the whole
-    step over every parameter group with ``clip="global"`` and a truncation (the theory's norm, like
-    ``clip_grad_norm_(model.parameters())``); those groups must share the same ``truncation``.
+    **Truncation by norm across parameter groups.** ``clip="norm"`` (the simulator's name; ``"global"`` is
+    an alias) uses the Euclidean norm of the whole step over every parameter group with ``clip="norm"`` and
+    a truncation (the theory's norm, like ``clip_grad_norm_(model.parameters())``); those groups must share
+    the same ``truncation``.
     ``clip="tensor"`` truncates each tensor by its own norm, ``clip="coordinate"`` each coordinate.
     The norm and the clipping coefficient stay on the device: a step never synchronises with the host.
 
@@ -116,10 +78,20 @@ class HeavyTailedSGD(Optimizer):
 
     With ``noise=None`` and ``truncation=None`` the step is ``torch.optim.SGD``'s, bit for bit.
 
+    **Functional form.** :meth:`step` runs :func:`htsgd.torch.heavy_tailed_sgd`'s two halves
+    (:func:`~htsgd.torch._functional.heavy_tailed_directions`, then
+    :func:`~htsgd.torch._functional.apply_truncated_step`) on each param group, pooling the norm of the
+    ``clip="norm"`` groups in between; there is no second implementation of the step.
+
+    **Complex parameters** are optimized as pairs of real numbers, as ``torch.optim.SGD`` does: a complex
+    parameter ``p`` gives exactly the step of the real parameter ``torch.view_as_real(p)`` (additive noise
+    i.i.d. on the real and the imaginary part; the norm is the Euclidean norm of all real coordinates;
+    ``clip="coordinate"`` clamps the real and the imaginary part separately).
+
     **Checks.** :meth:`step` validates every param group (values changed in ``param_groups`` after
     construction included; ``truncation=inf`` means none) before it changes any state: a step that raises
     leaves the parameters and the optimizer state as they were. After a step, :attr:`last_step_norm` is the
-    norm of the proposed step ``|lr * d|`` of the ``clip="global"`` truncated groups (a device tensor, float32
+    norm of the proposed step ``|lr * d|`` of the ``clip="norm"`` truncated groups (a device tensor, float32
     at least), or None if that step had none.
 
     **Memory.** With noise, one parameter-sized workspace holds the noisy gradient (reused at every step,
@@ -132,20 +104,25 @@ class HeavyTailedSGD(Optimizer):
         ``seed`` can be set per group).
     lr : float
         Learning rate, ``>= 0``.
-    noise : {"pareto", "stable", "student_t", "gaussian"} or None
-        Law of ``Z`` (:mod:`htsgd.torch.noise`); None: no noise.
-    alpha : float
-        Tail index of ``Z`` (``0 < alpha <= 2`` for "stable"; degrees of freedom for "student_t").
-    noise_scale : float
-        Scale of ``Z`` (``>= 0``).
+    noise : htsgd.Pareto, htsgd.Stable, htsgd.StudentT, htsgd.Gaussian, {"pareto", "stable", "student_t", \
+"gaussian"} or None
+        Law of ``Z``: the simulator's law objects, or a name (:mod:`htsgd.torch.noise`); None: no noise. A
+        law object carries its tail index and scale; the param group stores its name, ``alpha`` and
+        ``noise_scale``.
+    alpha : float, optional
+        Tail index of ``Z`` for a law name (``0 < alpha <= 2`` for "stable"; degrees of freedom for
+        "student_t"); default 1.5. With a law object leave it out: a different value is a ``ValueError``.
+    noise_scale : float, optional
+        Scale of ``Z`` (``>= 0``) for a law name; default 1.0. With a law object, as ``alpha``.
     noise_mode : {"additive", "multiplicative"}
         See above.
     reference_decay : float
         Decay of the moving-average reference gradient, ``0 <= reference_decay < 1``.
     truncation : float or None
         ``b``, the largest step (``> 0``, parameter units); None or ``inf``: untruncated.
-    clip : {"global", "tensor", "coordinate"}
-        How the step is truncated.
+    clip : {"norm", "tensor", "coordinate"}
+        How the step is truncated: by its Euclidean norm (``"norm"``, as the simulator; alias ``"global"``),
+        per tensor, or per coordinate.
     momentum, dampening, weight_decay, nesterov, maximize, foreach :
         As in ``torch.optim.SGD`` (``foreach=None``: the foreach path when every parameter is on CUDA).
     generator : torch.Generator, optional
@@ -157,7 +134,7 @@ class HeavyTailedSGD(Optimizer):
 
     Examples
     --------
-    >>> opt = HeavyTailedSGD(model.parameters(), lr=0.1, noise="pareto", alpha=1.4,
+    >>> opt = HeavyTailedSGD(model.parameters(), lr=0.1, noise=htsgd.Pareto(1.4, 1.0),
     ...                      noise_mode="multiplicative", truncation=0.5, seed=0)  # doctest: +SKIP
     >>> loss_fn(model(x_large), y_large).backward(); opt.set_reference_gradient(); opt.zero_grad()
     >>> loss_fn(model(x), y).backward(); opt.step(); opt.zero_grad()  # doctest: +SKIP
@@ -168,13 +145,13 @@ class HeavyTailedSGD(Optimizer):
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
         lr: float = 1e-3,
         *,
-        noise: str | None = "pareto",
-        alpha: float = 1.5,
-        noise_scale: float = 1.0,
+        noise: Any = "pareto",
+        alpha: float | None = None,
+        noise_scale: float | None = None,
         noise_mode: str = "additive",
         reference_decay: float = 0.9,
         truncation: float | None = None,
-        clip: str = "global",
+        clip: str = "norm",
         momentum: float = 0.0,
         dampening: float = 0.0,
         weight_decay: float = 0.0,
@@ -185,6 +162,7 @@ class HeavyTailedSGD(Optimizer):
         seed: int | None = None,
         sampler: str = "auto",
     ) -> None:
+        noise, alpha, noise_scale = law_parameters(noise, alpha, noise_scale)
         defaults = {
             "lr": lr,
             "noise": noise,
@@ -202,7 +180,7 @@ class HeavyTailedSGD(Optimizer):
             "foreach": foreach,
             "sampler": sampler,
         }
-        _check_hyperparameters(defaults)
+        check_hyperparameters(defaults)
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"Invalid generator: expected a torch.Generator or None, got {type(generator).__name__}")
         if seed is not None:
@@ -221,11 +199,18 @@ class HeavyTailedSGD(Optimizer):
 
     # -- parameter groups ----------------------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a parameter group (hyperparameters missing from it are taken from the defaults); validated."""
+        """Add a parameter group (hyperparameters missing from it are taken from the defaults); validated.
+
+        ``noise`` may be a law object (``htsgd.Pareto(...)`` ...): it sets the group's ``alpha`` and
+        ``noise_scale`` (given beside it, they must agree).
+        """
+        if isinstance(param_group, dict) and law_name(param_group.get("noise")) is not None:
+            name, a, s = law_parameters(param_group["noise"], param_group.get("alpha"), param_group.get("noise_scale"))
+            param_group = {**param_group, "noise": name, "alpha": a, "noise_scale": s}
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         try:
-            _check_hyperparameters(group)
+            check_hyperparameters(group)
             for p in group["params"]:
                 self._check_parameter(group, p, always=True)
         except (TypeError, ValueError):
@@ -246,14 +231,16 @@ class HeavyTailedSGD(Optimizer):
             raise ValueError(f"Invalid generator: it lives on {self._user_generator.device} but a parameter "
                              f"is on {p.device}; expected a generator on the parameters' device")
         if group["sampler"] == "core" and (always or (noisy and group["noise_mode"] == "additive")):
-            check_core_sampler(p, contiguous=False)  # the noise goes to a contiguous workspace
+            check_core_sampler(_real(p), contiguous=False)  # the noise goes to a contiguous workspace
 
     def _check_step(self) -> list[float | None]:
         """Every check of :meth:`step`, run before it changes anything; returns each group's truncation
         (``None`` for none or ``inf``)."""
         truncations = []
         for group in self.param_groups:
-            _check_hyperparameters(group)  # values set in param_groups after construction too (a few us)
+            if law_name(group["noise"]) is not None:  # a law object set in param_groups after construction
+                group["noise"], group["alpha"], group["noise_scale"] = law_parameters(group["noise"])
+            check_hyperparameters(group)  # values set in param_groups after construction too (a few us)
             b, _ = check_truncation(group["truncation"], group["clip"])
             truncations.append(b)
             for p in group["params"]:
@@ -262,9 +249,10 @@ class HeavyTailedSGD(Optimizer):
                 if p.grad.is_sparse:
                     raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
                 self._check_parameter(group, p, always=False)
-        bs = {b for b, g in zip(truncations, self.param_groups, strict=True) if b is not None and g["clip"] == "global"}
+        bs = {b for b, g in zip(truncations, self.param_groups, strict=True)
+              if b is not None and canonical_clip(g["clip"]) == "norm"}
         if len(bs) > 1:
-            raise ValueError("Invalid truncation: param groups with clip='global' must share one truncation, "
+            raise ValueError("Invalid truncation: param groups with clip='norm' must share one truncation, "
                              f"got {sorted(bs)}")
         return truncations
 
@@ -278,7 +266,7 @@ class HeavyTailedSGD(Optimizer):
             group.setdefault("noise_mode", "additive")
             group.setdefault("reference_decay", 0.9)
             group.setdefault("truncation", None)
-            group.setdefault("clip", "global")
+            group.setdefault("clip", "norm")
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
             group.setdefault("foreach", None)
@@ -395,7 +383,8 @@ class HeavyTailedSGD(Optimizer):
 
     # -- the step ----------------------------------------------------------------------------------------
     def _workspaces(self, params: list[Tensor], skip: list[bool] | None = None) -> list[Tensor | None]:
-        """One reusable buffer per parameter for the noisy gradient (not part of the saved state)."""
+        """One reusable buffer per parameter for the noisy gradient (not part of the saved state); real views
+        for complex parameters."""
         out: list[Tensor | None] = []
         for i, p in enumerate(params):
             if skip is not None and skip[i]:
@@ -404,22 +393,25 @@ class HeavyTailedSGD(Optimizer):
             w = self._workspace.get(p)
             if w is None or w.shape != p.shape or w.dtype != p.dtype or w.device != p.device:
                 w = self._workspace[p] = torch.empty_like(p, memory_format=torch.contiguous_format)
-            out.append(w)
+            out.append(_real(w))
         return out
 
-    def _init_group(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor],
+    def _init_group(self, group: dict[str, Any], owners: list[Tensor], params: list[Tensor], grads: list[Tensor],
                     momentum_buffer_list: list[Tensor | None], reference_grads: list[Tensor | None],
                     emas: list[tuple[Tensor, Tensor]], consumable: list[bool]) -> None:
+        """Collect a group's tensors for the functional step: ``owners`` are the parameters (the keys of the
+        state), the other lists their real views (a complex tensor is seen as pairs of real numbers)."""
         multiplicative = group["noise"] is not None and group["noise_mode"] == "multiplicative"
         for p in group["params"]:
             if p.grad is None:
                 continue
             if p.grad.is_sparse:
                 raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
-            params.append(p)
-            grads.append(p.grad)
+            owners.append(p)
+            params.append(_real(p))
+            grads.append(_real(p.grad))
             if group["momentum"] != 0:
-                momentum_buffer_list.append(self.state[p].get("momentum_buffer"))
+                momentum_buffer_list.append(_real(self.state[p].get("momentum_buffer")))
             if multiplicative:
                 state = self.state[p]
                 ref = state.pop("reference_grad", None)
@@ -429,8 +421,8 @@ class HeavyTailedSGD(Optimizer):
                     if ema is None:
                         ema = state["reference_ema"] = p.grad.detach().clone(memory_format=torch.preserve_format)
                     ref = ema
-                    emas.append((ema, p.grad))
-                reference_grads.append(ref)
+                    emas.append((_real(ema), _real(p.grad)))
+                reference_grads.append(_real(ref))
             elif p in self.state:
                 self.state[p].pop("reference_grad", None)
 
@@ -453,13 +445,14 @@ class HeavyTailedSGD(Optimizer):
         multipliers: dict[tuple, Tensor] = {}
         pending = []
         for group, truncation in zip(self.param_groups, truncations, strict=True):
+            owners: list[Tensor] = []
             params: list[Tensor] = []
             grads: list[Tensor] = []
             bufs: list[Tensor | None] = []
             refs: list[Tensor | None] = []
             emas: list[tuple[Tensor, Tensor]] = []
             consumable: list[bool] = []
-            self._init_group(group, params, grads, bufs, refs, emas, consumable)
+            self._init_group(group, owners, params, grads, bufs, refs, emas, consumable)
             if not params:
                 continue
             foreach = default_foreach(params) if group["foreach"] is None else group["foreach"]
@@ -471,39 +464,41 @@ class HeavyTailedSGD(Optimizer):
                     multipliers[key] = sample_scalar(noise, group["alpha"], group["noise_scale"],
                                                      self.generator_for(params[0].device))
                 multiplier = multipliers[key]
-            noisy = noisy_gradients(grads, refs, noise=noise, alpha=group["alpha"], noise_scale=group["noise_scale"],
-                                    noise_mode=mode, generator=self.generator_for, multiplier=multiplier,
-                                    sampler=group["sampler"], consumable_references=consumable or None,
-                                    out=self._workspaces(params, consumable or None) if noise is not None else None,
-                                    foreach=foreach)
-            if emas:
+            directions = heavy_tailed_directions(
+                params, grads, bufs, refs, generator=self.generator_for, noise=noise, alpha=group["alpha"],
+                noise_scale=group["noise_scale"], noise_mode=mode, multiplier=multiplier,
+                weight_decay=group["weight_decay"], momentum=group["momentum"], dampening=group["dampening"],
+                nesterov=group["nesterov"], maximize=group["maximize"], foreach=foreach, sampler=group["sampler"],
+                consumable_references=consumable or None,
+                out=self._workspaces(owners, consumable or None) if noise is not None else None)
+            if emas:  # the moving-average reference takes in this step's gradient after it has been used
                 weight = 1.0 - group["reference_decay"]
                 if foreach:
                     torch._foreach_lerp_([e for e, _ in emas], [g for _, g in emas], weight)
                 else:
                     for e, g in emas:
                         e.lerp_(g, weight)
-            directions_fn = _multi_tensor_directions if foreach else _single_tensor_directions
-            directions = directions_fn(params, noisy, bufs, weight_decay=group["weight_decay"],
-                                       momentum=group["momentum"], dampening=group["dampening"],
-                                       nesterov=group["nesterov"], maximize=group["maximize"])
             if group["momentum"] != 0:
-                for p, b in zip(params, bufs, strict=True):
-                    self.state[p]["momentum_buffer"] = b
+                for p, b in zip(owners, bufs, strict=True):
+                    self.state[p]["momentum_buffer"] = torch.view_as_complex(b) if p.is_complex() else b
             pending.append((group, truncation, params, directions, foreach))
 
         coefficient = None
-        pooled = [e for e in pending if e[1] is not None and e[0]["clip"] == "global"]
+        pooled = [e for e in pending if e[1] is not None and canonical_clip(e[0]["clip"]) == "norm"]
         if pooled:
             norms = [step_norm(d, g["lr"], fe) for g, _, _, d, fe in pooled]
             self.last_step_norm = norms[0] if len(norms) == 1 else torch.linalg.vector_norm(
                 torch.stack([n.to(norms[0].device) for n in norms]))
             coefficient = global_clip_coefficient([self.last_step_norm], pooled[0][1])
         for group, truncation, params, directions, foreach in pending:
-            apply_fn = _multi_tensor_apply if foreach else _single_tensor_apply
-            apply_fn(params, directions, lr=group["lr"], truncation=truncation, clip=group["clip"],
-                     coefficient=coefficient)
+            apply_truncated_step(params, directions, lr=group["lr"], truncation=truncation, clip=group["clip"],
+                                 coefficient=coefficient, foreach=foreach)
         return loss
+
+
+def _real(t: Tensor | None) -> Tensor | None:
+    """``t`` seen as real numbers: ``torch.view_as_real`` of a complex tensor (a view), else ``t`` itself."""
+    return torch.view_as_real(t) if t is not None and t.is_complex() else t
 
 
 def _same_device_str(a: torch.device, b: torch.device) -> bool:

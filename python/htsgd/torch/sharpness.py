@@ -21,19 +21,11 @@ import torch
 from torch import Tensor
 
 from .._validation import check_int, check_positive
+from ..results import Estimate  # the package's one estimate type: value, stderr and the sample size n
 
 __all__ = ["EigenEstimate", "Estimate", "expected_sharpness", "hessian_trace", "top_hessian_eigenvalue"]
 
 ParamsLike = torch.nn.Module | Iterable[Tensor]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A Monte Carlo estimate: ``value`` with its standard error ``stderr`` over ``n`` samples."""
-
-    value: float
-    stderr: float
-    n: int
 
 
 @dataclass(frozen=True)

@@ -17,19 +17,35 @@ from torch import Tensor
 
 from .._validation import check_choice, check_positive
 
-__all__ = ["CLIPS", "check_truncation", "clip_coefficient", "global_norm", "norm_dtype", "phi_b", "tensor_norms"]
+__all__ = ["CLIPS", "CLIP_ALIASES", "canonical_clip", "check_truncation", "clip_coefficient", "global_norm",
+           "norm_dtype", "phi_b", "tensor_norms"]
 
-CLIPS: tuple[str, ...] = ("global", "tensor", "coordinate")
-Clip = Literal["global", "tensor", "coordinate"]
+#: Clipping modes, named as the simulator (:class:`htsgd.HeavyTailedSGD`) names them, plus ``"tensor"``.
+CLIPS: tuple[str, ...] = ("norm", "tensor", "coordinate")
+#: Older names kept working: ``"global"`` is ``"norm"``.
+CLIP_ALIASES: dict[str, str] = {"global": "norm"}
+Clip = Literal["norm", "global", "tensor", "coordinate"]
+
+
+def canonical_clip(clip: str) -> str:
+    """The canonical name of a clipping mode (``"global"`` -> ``"norm"``); no validation."""
+    return CLIP_ALIASES.get(clip, clip)
 
 
 def check_truncation(truncation: object, clip: object) -> tuple[float | None, str]:
-    """Validate ``truncation`` (``None`` or a number ``> 0``; ``inf`` means ``None``) and ``clip``."""
-    check_choice("clip", clip, CLIPS)
+    """Validate ``truncation`` (``None`` or a number ``> 0``; ``inf`` means ``None``) and ``clip``.
+
+    Returns
+    -------
+    (float or None, str)
+        The threshold (None: untruncated) and the canonical clipping mode.
+    """
+    check_choice("clip", clip, CLIPS + tuple(CLIP_ALIASES))
+    clip = canonical_clip(str(clip))
     if truncation is None:
-        return None, str(clip)
+        return None, clip
     b = check_positive("truncation", truncation, allow_inf=True)
-    return (None if math.isinf(b) else b), str(clip)
+    return (None if math.isinf(b) else b), clip
 
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -83,7 +99,7 @@ def clip_coefficient(norm: Tensor, b: float | None) -> Tensor:
     return torch.clamp(norm, min=b).reciprocal().mul_(b)
 
 
-def phi_b(tensors: Tensor | Sequence[Tensor], b: float | None, clip: Clip = "global") -> Tensor | list[Tensor]:
+def phi_b(tensors: Tensor | Sequence[Tensor], b: float | None, clip: Clip = "norm") -> Tensor | list[Tensor]:
     """Truncate a step: ``phi_b(w) = w / |w| * min(|w|, b)`` (out of place).
 
     Parameters
@@ -92,9 +108,10 @@ def phi_b(tensors: Tensor | Sequence[Tensor], b: float | None, clip: Clip = "glo
         The step ``w`` (for a list: one tensor per parameter).
     b : float or None
         Truncation threshold, in the units of ``w``; ``None`` or ``inf``: no truncation.
-    clip : {"global", "tensor", "coordinate"}
-        ``"global"``: ``|w|`` is the Euclidean norm over all tensors (the theory's); ``"tensor"``: each
-        tensor is truncated by its own norm; ``"coordinate"``: each coordinate is clamped to ``[-b, b]``.
+    clip : {"norm", "tensor", "coordinate"}
+        ``"norm"`` (alias ``"global"``): ``|w|`` is the Euclidean norm over all tensors (the theory's);
+        ``"tensor"``: each tensor is truncated by its own norm; ``"coordinate"``: each coordinate is
+        clamped to ``[-b, b]``.
 
     Returns
     -------
