@@ -1,0 +1,172 @@
+"""The output directory of a sweep: everything written atomically, so no half-written file is ever visible.
+
+Layout::
+
+    DIR/spec.toml               the sweep (TOML, as Sweep.to_toml writes it)
+    DIR/provenance.json         one record per run: htsgd version, ISA, threads, Dask versions, wall time, ...
+    DIR/cells.parquet           one row per finished cell, in the spec's cell order
+    DIR/cells/<cell_id>/        a finished cell: row.json and its per-particle arrays (<name>.npy)
+    DIR/tasks/<cell_id>/<first>-<count>/   a finished task of an unfinished cell (meta.json, <name>.npy)
+
+A task's or a cell's directory is written under ``DIR/.tmp`` and renamed into place in one step; files
+(``cells.parquet``, ``spec.toml``, ``provenance.json``) are written beside their target and ``os.replace``-d.
+The cell directories are the record; ``cells.parquet`` is their index, rewritten as cells finish.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .spec import Sweep, canonical_model
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, indent=1, sort_keys=True, default=_json_default, allow_nan=True) + "\n"
+
+
+class SweepStore:
+    """Reads and writes one sweep directory (see the module docstring)."""
+
+    def __init__(self, path: Any) -> None:
+        self.path = Path(path)
+        self.tmp = self.path / ".tmp"
+
+    # ------------------------------------------------------------------ atomic primitives
+    def _write_file(self, target: Path, data: bytes) -> None:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        tmp = self.tmp / f"{target.name}.{uuid.uuid4().hex}"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+
+    def _write_dir(self, target: Path, arrays: dict, jsons: dict) -> None:
+        """Write ``<name>.npy`` and ``<name>.json`` files into a fresh directory, then rename it to ``target``."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        tmp = self.tmp / uuid.uuid4().hex
+        tmp.mkdir()
+        for name, arr in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+        for name, obj in jsons.items():
+            (tmp / f"{name}.json").write_text(dump_json(obj))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(tmp, target)
+        except OSError:  # already there (a task that ran twice): the first copy stands, same bits
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # ------------------------------------------------------------------ spec
+    @property
+    def spec_path(self) -> Path:
+        return self.path / "spec.toml"
+
+    def read_spec(self) -> Sweep | None:
+        return Sweep.load(self.spec_path) if self.spec_path.exists() else None
+
+    def open(self, sweep: Sweep, cell_ids: list[str]) -> None:
+        """Create the directory or check that it holds a compatible sweep, then record ``sweep`` as its spec.
+
+        Compatible: the same root seed and measurement, and every cell of the stored spec is a cell of the new
+        one (a grown grid). Anything else is refused: results of different specs are never mixed.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        old = self.read_spec()
+        if old is not None:
+            differ = []
+            if old.seed != sweep.seed:
+                differ.append(f"seed {old.seed} != {sweep.seed}")
+            if canonical_model(old.measure) != canonical_model(sweep.measure):
+                differ.append(f"measure {old.measure} != {sweep.measure}")
+            if not differ:
+                from .seeding import cell_id
+
+                kind = sweep.measure["type"]
+                missing = [c.label for c in old.expand() if cell_id(c.model, kind) not in set(cell_ids)]
+                if missing:
+                    differ.append(f"{len(missing)} cell(s) of the stored spec are not in the new one "
+                                  f"(e.g. {missing[0]})")
+            if differ:
+                raise ValueError(f"Invalid out: {self.path} holds results of a different sweep ({'; '.join(differ)});"
+                                 " expected the same seed and measure and a grid that contains the stored one. "
+                                 "Use another directory.")
+        if self.tmp.exists():  # leftovers of an interrupted write: never visible, safe to drop
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self._write_file(self.spec_path, sweep.to_toml().encode("utf-8"))
+
+    # ------------------------------------------------------------------ tasks and cells
+    def cell_dir(self, cid: str) -> Path:
+        return self.path / "cells" / cid
+
+    def cell_done(self, cid: str) -> bool:
+        return (self.cell_dir(cid) / "row.json").exists()
+
+    def task_dir(self, cid: str, first: int, count: int) -> Path:
+        return self.path / "tasks" / cid / f"{first}-{count}"
+
+    def task_done(self, cid: str, first: int, count: int) -> bool:
+        return (self.task_dir(cid, first, count) / "meta.json").exists()
+
+    def write_task(self, result: dict) -> None:
+        meta = {"meta": result["meta"], "theory": result.get("theory"), "seconds": result["seconds"]}
+        self._write_dir(self.task_dir(result["cell_id"], result["first"], result["count"]), result["arrays"],
+                        {"meta": meta})
+
+    def read_task(self, cid: str, first: int, count: int) -> dict:
+        d = self.task_dir(cid, first, count)
+        meta = json.loads((d / "meta.json").read_text())
+        arrays = {p.stem: np.load(p, allow_pickle=False) for p in sorted(d.glob("*.npy"))}
+        return {"cell_id": cid, "first": first, "count": count, "arrays": arrays, **meta}
+
+    def write_cell(self, cid: str, row: dict, arrays: dict) -> None:
+        """Record a finished cell, then drop its task parts."""
+        self._write_dir(self.cell_dir(cid), arrays, {"row": row})
+        shutil.rmtree(self.path / "tasks" / cid, ignore_errors=True)
+
+    def read_row(self, cid: str) -> dict:
+        return json.loads((self.cell_dir(cid) / "row.json").read_text())
+
+    def read_arrays(self, cid: str) -> dict:
+        return {p.stem: np.load(p, allow_pickle=False) for p in sorted(self.cell_dir(cid).glob("*.npy"))}
+
+    def finished_cells(self) -> list[str]:
+        root = self.path / "cells"
+        return sorted(p.name for p in root.iterdir() if (p / "row.json").exists()) if root.exists() else []
+
+    # ------------------------------------------------------------------ table and provenance
+    def write_table(self, frame: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        tmp = self.tmp / f"cells.parquet.{uuid.uuid4().hex}"
+        pq.write_table(table, tmp)
+        os.replace(tmp, self.path / "cells.parquet")
+
+    def append_provenance(self, record: dict) -> None:
+        path = self.path / "provenance.json"
+        runs = json.loads(path.read_text())["runs"] if path.exists() else []
+        runs.append(record)
+        self._write_file(path, dump_json({"runs": runs}).encode("utf-8"))
+
+
+def nan_to_none(x: Any) -> Any:
+    return None if isinstance(x, float) and math.isnan(x) else x
