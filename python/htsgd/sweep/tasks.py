@@ -109,7 +109,7 @@ def check_measure_values(sgd: HeavyTailedSGD, measure: dict) -> None:
                 raise ValueError(f"Invalid horizons: {horizons!r}; expected a pair (T1, T2) with T1 < T2")
             args = {k: m[k] for k in ("gamma", "weight", "side") if k in m}
             sgd.exit_probability(x0=m["x0"], domain=_domain(m["domain"]), n_samples=2, rng=0, n_threads=1,
-                                 horizon=horizons[0] if horizons else 1,
+                                 horizon=horizons[0] if horizons else max(1, round(5 / sgd.lr)),  # the default T1
                                  method="importance" if method == "importance" else "crude", **args)
 
 
