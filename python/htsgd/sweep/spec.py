@@ -265,8 +265,7 @@ class Sweep:
             if key in seen:
                 continue
             seen.add(key)
-            label = {name: _canonical_number(get_path(model, name)) if _has_path(model, name) else None
-                     for name in axes}
+            label = {name: get_path(canonical, name) if _has_path(canonical, name) else None for name in axes}
             out.append(Cell(label=label, model=canonical))
         return out
 
