@@ -129,6 +129,7 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
     ids = [cell_id(c.model, kind) for c in cells]
     store = SweepStore(out)
     store.open(sweep, ids)
+    store.drop_stale_parts()
     started = time.time()
 
     # plan: the tasks still to run; cells whose tasks are all stored are assembled right away
@@ -152,7 +153,7 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
 
         if client is None:
             own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, scheduler_port=0, silence_logs=logging.ERROR)
+                                       dashboard_address="127.0.0.1:0", scheduler_port=0, silence_logs=logging.ERROR)
             client_obj = Client(own_cluster)
             threads: Any = omp
         else:
@@ -181,15 +182,16 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
         for future in as_completed(futures):
             result = future.result()
             future.release()
-            store.write_task(result)
             done_tasks += 1
             steps_done += int(result["meta"].get("particle_steps", 0))
             cid = result["cell_id"]
             remaining[cid] -= 1
-            if remaining[cid] == 0:
+            if remaining[cid] == 0:  # the cell's last task: it goes straight into the cell's directory
                 cell, plan = plans[cid]
-                _finish_cell(store, sweep, cell, cid, plan)
+                _finish_cell(store, sweep, cell, cid, plan, last=result)
                 bar.cells_done += 1
+            else:
+                store.write_task(result)
             bar.step(steps_done, started)
             if time.perf_counter() - last_table > _TABLE_EVERY:
                 store.write_table(build_frame(sweep, store))
@@ -211,8 +213,10 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
     return SweepResults(out)
 
 
-def _finish_cell(store: SweepStore, sweep: Sweep, cell: Any, cid: str, plan: list) -> None:
-    parts = [store.read_task(cid, f, n) for f, n in plan]
+def _finish_cell(store: SweepStore, sweep: Sweep, cell: Any, cid: str, plan: list, last: dict | None = None) -> None:
+    """Summarise a cell from its stored parts (and ``last``, the part just received) and record it."""
+    held = {(last["first"], last["count"])} if last is not None else set()
+    parts = [store.read_task(cid, f, n) for f, n in plan if (f, n) not in held] + ([last] if last else [])
     row, arrays = summarize(cell, sweep, parts)
     row["label"] = cell.label
     store.write_cell(cid, row, arrays)

@@ -15,7 +15,6 @@ The cell directories are the record; ``cells.parquet`` is their index, rewritten
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import uuid
@@ -138,13 +137,24 @@ class SweepStore:
     def write_cell(self, cid: str, row: dict, arrays: dict) -> None:
         """Record a finished cell, then drop its task parts."""
         self._write_dir(self.cell_dir(cid), arrays, {"row": row})
-        shutil.rmtree(self.path / "tasks" / cid, ignore_errors=True)
+        parts = self.path / "tasks" / cid
+        if parts.exists():
+            shutil.rmtree(parts, ignore_errors=True)
 
     def read_row(self, cid: str) -> dict:
         return json.loads((self.cell_dir(cid) / "row.json").read_text())
 
     def read_arrays(self, cid: str) -> dict:
         return {p.stem: np.load(p, allow_pickle=False) for p in sorted(self.cell_dir(cid).glob("*.npy"))}
+
+    def drop_stale_parts(self) -> None:
+        """Remove task parts of cells already recorded (left by an interrupt between the two steps of
+        :meth:`write_cell`)."""
+        root = self.path / "tasks"
+        if root.exists():
+            for d in root.iterdir():
+                if self.cell_done(d.name):
+                    shutil.rmtree(d, ignore_errors=True)
 
     def finished_cells(self) -> list[str]:
         root = self.path / "cells"
@@ -166,7 +176,3 @@ class SweepStore:
         runs = json.loads(path.read_text())["runs"] if path.exists() else []
         runs.append(record)
         self._write_file(path, dump_json({"runs": runs}).encode("utf-8"))
-
-
-def nan_to_none(x: Any) -> Any:
-    return None if isinstance(x, float) and math.isnan(x) else x
