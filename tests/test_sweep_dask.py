@@ -32,7 +32,7 @@ MID = {"seed": 11,
 
 
 def files_of(d: Path) -> dict:
-    """The results' bytes: cells.parquet and every cell's raw arrays and row (not provenance: wall times)."""
+    """The results' bytes: cells.parquet and every cell file (arrays and row; not provenance: wall times)."""
     out = {"cells.parquet": (d / "cells.parquet").read_bytes()}
     for p in sorted((d / "cells").rglob("*")):
         if p.is_file():
@@ -50,7 +50,7 @@ def wait_for(predicate, timeout: float, what: str) -> None:
 
 def cells_done(d: Path) -> int:
     root = d / "cells"
-    return sum(1 for p in root.iterdir() if (p / "row.json").exists()) if root.exists() else 0
+    return len(list(root.glob("*.npz"))) if root.exists() else 0
 
 
 def stop_group(proc: subprocess.Popen) -> None:
@@ -203,7 +203,7 @@ def test_grown_grid_computes_only_new_cells_and_other_specs_are_refused(client, 
              "measure": {**MID["measure"], "n_particles": 200}}
     out = tmp_path / "grow"
     run(Sweep.from_dict(small), out, client=client)
-    before = {p: p.stat().st_mtime_ns for p in (out / "cells").rglob("*.npy")}
+    before = {p: p.stat().st_mtime_ns for p in (out / "cells").glob("*.npz")}
     grown = {**small, "grid": {"lr": [0.1, 0.05], "noise.alpha": [1.4, 1.6]}}
     res = run(Sweep.from_dict(grown), out, client=client)
     assert len(res.cells) == 4 and res.provenance[-1]["tasks_run"] == 2

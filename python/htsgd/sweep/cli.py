@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="worker processes of the embedded cluster (default: cores / 4); threads = cores / workers")
     where.add_argument("--scheduler", default=None,
                        help="address of a running Dask scheduler (tcp://host:8786) or a scheduler JSON file")
-    run.add_argument("--chunk-size", type=int, default=None, help="particles per task (default 1000)")
+    run.add_argument("--chunk-size", type=int, default=None, help="particles per task (default 4096)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     status = sub.add_parser("status", help="cells and tasks done, particle-steps, wall time")
     status.add_argument("dir", type=Path)
@@ -54,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.sweep_command == "status":
         res = load(args.dir)
-        tasks = sum(1 for _ in (args.dir / "tasks").glob("*/*/meta.json")) if (args.dir / "tasks").exists() else 0
+        tasks = sum(1 for _ in (args.dir / "tasks").glob("*/*.npz")) if (args.dir / "tasks").exists() else 0
         steps = sum(r.get("particle_steps", 0) for r in res.provenance)
         wall = sum(r.get("wall_seconds", 0.0) for r in res.provenance)
         print(f"{args.dir}: {res.spec.measure['type']}, {len(res.spec.axes)} axes ({', '.join(res.spec.axes)})")

@@ -19,10 +19,10 @@ from .results import SweepResults, build_frame, summarize
 from .seeding import cell_id, cell_spawn_key
 from .spec import Sweep
 from .storage import SweepStore
-from .tasks import chunks, run_task
+from .tasks import CHUNKABLE, chunks, run_tasks
 
 #: Particles per task for ``exit_times`` and ``run`` cells unless ``chunk_size`` says otherwise.
-DEFAULT_CHUNK = 1000
+DEFAULT_CHUNK = 4096
 _TABLE_EVERY = 2.0  # seconds between rewrites of cells.parquet while tasks finish
 
 
@@ -107,7 +107,8 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
         Embedded cluster only: worker processes (default: cores / 4, at least 1); each task then runs
         ``cores // workers`` OpenMP threads.
     chunk_size : int, optional
-        Particles per task for ``exit_times`` and ``run`` (default 1000). Results do not depend on it.
+        Particles per task for ``exit_times`` and ``run`` (default 4096); small cells are packed
+        together into tasks of about that many particles. Results do not depend on it.
     progress : bool
         Show a progress bar (tasks, cells, particle-steps/s, ETA) on stderr.
 
@@ -144,7 +145,7 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
             _finish_cell(store, sweep, cell, cid, plan)
         todo += [(cell, cid, f, n, f == 0) for f, n in missing]
     if not todo:
-        store.write_table(build_frame(sweep, store))
+        store.write_table(build_frame(sweep, store, cells))
         return SweepResults(out)
 
     own_cluster = None
@@ -170,18 +171,15 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
 
         token = uuid.uuid4().hex[:8]
         seeds = {cid: cell_spawn_key(plans[cid][0].model, kind) for cid in plans}
-        for cell, cid, first, count, theory in todo:
-            payload = {"cell_id": cid, "model": cell.model, "measure": sweep.measure, "seed_entropy": int(sweep.seed),
-                       "seed_spawn_key": list(seeds[cid]), "first": first, "count": count, "threads": threads,
-                       "theory": theory}
-            futures.append(client_obj.submit(run_task, payload, key=f"htsgd-sweep-{cid[:12]}-{first}-{token}",
-                                             pure=False))
+        payloads = [{"cell_id": cid, "model": cell.model, "measure": sweep.measure, "seed_entropy": int(sweep.seed),
+                     "seed_spawn_key": list(seeds[cid]), "first": first, "count": count, "threads": threads,
+                     "theory": theory} for cell, cid, first, count, theory in todo]
+        for i, group in enumerate(pack(payloads, chunk)):
+            futures.append(client_obj.submit(run_tasks, group, key=f"htsgd-sweep-{token}-{i}", pure=False))
         remaining = {cid: sum(1 for t in todo if t[1] == cid) for cid in plans}
         bar = _bar(len(todo), len(cells), len(cells) - len(plans), progress)
         last_table = time.perf_counter()
-        for future in as_completed(futures):
-            result = future.result()
-            future.release()
+        for result in _results(as_completed(futures)):
             done_tasks += 1
             steps_done += int(result["meta"].get("particle_steps", 0))
             cid = result["cell_id"]
@@ -194,7 +192,7 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
                 store.write_task(result)
             bar.step(steps_done, started)
             if time.perf_counter() - last_table > _TABLE_EVERY:
-                store.write_table(build_frame(sweep, store))
+                store.write_table(build_frame(sweep, store, cells))
                 last_table = time.perf_counter()
         bar.close()
         status = "complete"
@@ -203,7 +201,7 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
             for f in futures:
                 f.cancel()
         try:
-            store.write_table(build_frame(sweep, store))
+            store.write_table(build_frame(sweep, store, cells))
             store.append_provenance(_provenance(client_obj, threads, started, done_tasks, steps_done, status))
         finally:
             if own_cluster is not None or isinstance(client, str):
@@ -211,6 +209,29 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
             if own_cluster is not None:
                 own_cluster.close()
     return SweepResults(out)
+
+
+def pack(payloads: list[dict], chunk: int) -> list[list[dict]]:
+    """Group consecutive pieces of ``exit_times``/``run`` cells into tasks of at most ``chunk`` particles, so that
+    many small cells do not pay the per-task cost each; other measurements run one per task."""
+    groups: list[list[dict]] = []
+    size = 0
+    for p in payloads:
+        n = p["count"] if p["measure"]["type"] in CHUNKABLE else chunk + 1
+        if groups and size + n <= chunk:
+            groups[-1].append(p)
+            size += n
+        else:
+            groups.append([p])
+            size = n
+    return groups
+
+
+def _results(completed: Any):
+    for future in completed:
+        results = future.result()
+        future.release()
+        yield from results
 
 
 def _finish_cell(store: SweepStore, sweep: Sweep, cell: Any, cid: str, plan: list, last: dict | None = None) -> None:

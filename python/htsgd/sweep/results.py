@@ -77,12 +77,12 @@ def _column_value(v: Any) -> Any:
     return json.dumps(v, sort_keys=True)
 
 
-def build_frame(sweep: Sweep, store: SweepStore):
+def build_frame(sweep: Sweep, store: SweepStore, cells: list[Cell] | None = None):
     """The cells table: one row per finished cell in the spec's order; axis columns first."""
     import pandas as pd
 
     records, kind = [], sweep.measure["type"]
-    for cell in sweep.expand():
+    for cell in sweep.expand() if cells is None else cells:
         cid = cell_id(cell.model, kind)
         if not store.cell_done(cid):
             continue

@@ -5,12 +5,12 @@ Layout::
     DIR/spec.toml               the sweep (TOML, as Sweep.to_toml writes it)
     DIR/provenance.json         one record per run: htsgd version, ISA, threads, Dask versions, wall time, ...
     DIR/cells.parquet           one row per finished cell, in the spec's cell order
-    DIR/cells/<cell_id>/        a finished cell: row.json and its per-particle arrays (<name>.npy)
-    DIR/tasks/<cell_id>/<first>-<count>/   a finished task of an unfinished cell (meta.json, <name>.npy)
+    DIR/cells/<cell_id>.npz     a finished cell: its per-particle arrays (<name>.npy) and row.json
+    DIR/tasks/<cell_id>/<first>-<count>.npz   a finished task of an unfinished cell (arrays, task.json)
 
-A task's or a cell's directory is written under ``DIR/.tmp`` and renamed into place in one step; files
-(``cells.parquet``, ``spec.toml``, ``provenance.json``) are written beside their target and ``os.replace``-d.
-The cell directories are the record; ``cells.parquet`` is their index, rewritten as cells finish.
+Every file is written under ``DIR/.tmp`` and renamed into place in one step (``os.replace``). The ``.npz``
+files are uncompressed zips with fixed timestamps (``numpy.load`` reads them; equal results, equal bytes).
+The cell files are the record; ``cells.parquet`` is their index, rewritten as cells finish.
 """
 from __future__ import annotations
 
@@ -18,12 +18,16 @@ import json
 import os
 import shutil
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .spec import Sweep, canonical_model
+
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # zip entries' timestamp: the files' bytes depend on their contents only
 
 
 def _json_default(x: Any) -> Any:
@@ -46,6 +50,7 @@ class SweepStore:
     def __init__(self, path: Any) -> None:
         self.path = Path(path)
         self.tmp = self.path / ".tmp"
+        self._rows: dict[str, dict] = {}  # rows written or read by this object (the table is rebuilt often)
 
     # ------------------------------------------------------------------ atomic primitives
     def _write_file(self, target: Path, data: bytes) -> None:
@@ -57,20 +62,31 @@ class SweepStore:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
 
-    def _write_dir(self, target: Path, arrays: dict, jsons: dict) -> None:
-        """Write ``<name>.npy`` and ``<name>.json`` files into a fresh directory, then rename it to ``target``."""
+    def _write_bundle(self, target: Path, arrays: dict, jsons: dict, *, replace: bool = True) -> None:
+        """One file holding ``<name>.npy`` arrays and ``<name>.json`` documents (an uncompressed zip that
+        ``numpy.load`` reads; fixed timestamps, so equal contents give equal bytes), renamed into place."""
         self.tmp.mkdir(parents=True, exist_ok=True)
-        tmp = self.tmp / uuid.uuid4().hex
-        tmp.mkdir()
-        for name, arr in arrays.items():
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
-        for name, obj in jsons.items():
-            (tmp / f"{name}.json").write_text(dump_json(obj))
+        tmp = self.tmp / f"{target.name}.{uuid.uuid4().hex}"
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+            for name, arr in arrays.items():
+                with zf.open(zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH), "w") as fh:
+                    np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
+            for name, obj in jsons.items():
+                zf.writestr(zipfile.ZipInfo(f"{name}.json", date_time=_EPOCH), dump_json(obj))
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # already there (a task that ran twice): the first copy stands, same bits
-            shutil.rmtree(tmp, ignore_errors=True)
+        os.replace(tmp, target)
+
+    @staticmethod
+    def _read_bundle(path: Path) -> tuple[dict, dict]:
+        arrays, jsons = {}, {}
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                with zf.open(name) as fh:
+                    if name.endswith(".npy"):
+                        arrays[name[:-4]] = np.lib.format.read_array(fh, allow_pickle=False)
+                    else:
+                        jsons[name[:-5]] = json.loads(fh.read())
+        return arrays, jsons
 
     # ------------------------------------------------------------------ spec
     @property
@@ -111,41 +127,42 @@ class SweepStore:
         self._write_file(self.spec_path, sweep.to_toml().encode("utf-8"))
 
     # ------------------------------------------------------------------ tasks and cells
-    def cell_dir(self, cid: str) -> Path:
-        return self.path / "cells" / cid
+    def cell_file(self, cid: str) -> Path:
+        return self.path / "cells" / f"{cid}.npz"
 
     def cell_done(self, cid: str) -> bool:
-        return (self.cell_dir(cid) / "row.json").exists()
+        return cid in self._rows or self.cell_file(cid).exists()
 
-    def task_dir(self, cid: str, first: int, count: int) -> Path:
-        return self.path / "tasks" / cid / f"{first}-{count}"
+    def task_file(self, cid: str, first: int, count: int) -> Path:
+        return self.path / "tasks" / cid / f"{first}-{count}.npz"
 
     def task_done(self, cid: str, first: int, count: int) -> bool:
-        return (self.task_dir(cid, first, count) / "meta.json").exists()
+        return self.task_file(cid, first, count).exists()
 
     def write_task(self, result: dict) -> None:
         meta = {"meta": result["meta"], "theory": result.get("theory"), "seconds": result["seconds"]}
-        self._write_dir(self.task_dir(result["cell_id"], result["first"], result["count"]), result["arrays"],
-                        {"meta": meta})
+        self._write_bundle(self.task_file(result["cell_id"], result["first"], result["count"]), result["arrays"],
+                           {"task": meta})
 
     def read_task(self, cid: str, first: int, count: int) -> dict:
-        d = self.task_dir(cid, first, count)
-        meta = json.loads((d / "meta.json").read_text())
-        arrays = {p.stem: np.load(p, allow_pickle=False) for p in sorted(d.glob("*.npy"))}
-        return {"cell_id": cid, "first": first, "count": count, "arrays": arrays, **meta}
+        arrays, jsons = self._read_bundle(self.task_file(cid, first, count))
+        return {"cell_id": cid, "first": first, "count": count, "arrays": arrays, **jsons["task"]}
 
     def write_cell(self, cid: str, row: dict, arrays: dict) -> None:
-        """Record a finished cell, then drop its task parts."""
-        self._write_dir(self.cell_dir(cid), arrays, {"row": row})
+        """Record a finished cell (its row and raw arrays in one file), then drop its task parts."""
+        self._write_bundle(self.cell_file(cid), arrays, {"row": row})
+        self._rows[cid] = json.loads(dump_json(row))  # as read back from the file
         parts = self.path / "tasks" / cid
         if parts.exists():
             shutil.rmtree(parts, ignore_errors=True)
 
     def read_row(self, cid: str) -> dict:
-        return json.loads((self.cell_dir(cid) / "row.json").read_text())
+        if cid not in self._rows:
+            self._rows[cid] = self._read_bundle(self.cell_file(cid))[1]["row"]
+        return self._rows[cid]
 
     def read_arrays(self, cid: str) -> dict:
-        return {p.stem: np.load(p, allow_pickle=False) for p in sorted(self.cell_dir(cid).glob("*.npy"))}
+        return self._read_bundle(self.cell_file(cid))[0]
 
     def drop_stale_parts(self) -> None:
         """Remove task parts of cells already recorded (left by an interrupt between the two steps of
@@ -158,7 +175,7 @@ class SweepStore:
 
     def finished_cells(self) -> list[str]:
         root = self.path / "cells"
-        return sorted(p.name for p in root.iterdir() if (p / "row.json").exists()) if root.exists() else []
+        return sorted(p.stem for p in root.glob("*.npz")) if root.exists() else []
 
     # ------------------------------------------------------------------ table and provenance
     def write_table(self, frame: Any) -> None:

@@ -209,6 +209,11 @@ def _home_basin(sgd: HeavyTailedSGD, x0: Any, basins: list) -> int | None:
     return int(np.argmin([np.linalg.norm(np.asarray(m) - np.asarray(x0)) for m in basins]))
 
 
+def run_tasks(payloads: list[dict]) -> list[dict]:
+    """Run several pieces (small cells packed into one Dask task) one after the other."""
+    return [run_task(p) for p in payloads]
+
+
 def _probability_meta(p: Any) -> dict:
     return {"value": p.value, "stderr": p.stderr, "n_samples": int(p.n_samples), "n_exits": int(p.n_exits),
             "horizon": int(p.horizon), "l_star": int(p.l_star), "p_big": p.p_big, "max_weight": p.max_weight,
