@@ -178,7 +178,7 @@ def test_bad_model_tables(model, match):
                    "weight": 1.5}), ValueError, r"Invalid weight"),
     (dict(model={"landscape": {"type": "DoubleWell"}, "noise": {"type": "Gaussian"}, "lr": 0.1, "truncation": 1.5},
           measure={"type": "exit_probability", "x0": 1.0, "domain": [0.0, math.inf], "horizon": 100}),
-     NotImplementedError, r"Invalid sweep measure .*Pareto"),
+     ValueError, r"Invalid sweep measure .*Pareto"),
     (dict(measure={"type": "mean_exit_time", "x0": 1.0, "domain": [0.0, math.inf], "method": "guess"}),
      ValueError, r"Invalid method: 'guess'"),
 ])
@@ -191,3 +191,28 @@ def test_bad_values_get_the_models_own_error_prefixed_with_the_key(over, exc, ma
 def test_bad_toml_syntax():
     with pytest.raises(ValueError, match=r"Invalid sweep TOML"):
         Sweep.from_toml("seed = \n[model")
+
+
+def test_cli_reports_a_bad_spec_before_anything_runs(tmp_path, capsys):
+    from htsgd.cli import main
+
+    bad = Sweep.from_dict(base(grid={"noise.alpha": [1.5, -2.0]}))
+    bad.save(tmp_path / "bad.toml")
+    assert main(["sweep", "run", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "out")]) == 2
+    assert "htsgd: error: Invalid sweep grid.noise.alpha[1]: Invalid alpha: -2.0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing written, no cluster started
+    (tmp_path / "typo.toml").write_text(ISSUE_TOML.replace("[grid]", "[grids]"))
+    assert main(["sweep", "run", str(tmp_path / "typo.toml"), "--out", str(tmp_path / "out")]) == 2
+    assert "Invalid sweep key: 'grids'" in capsys.readouterr().err
+
+
+def test_default_layout_fills_the_cores_without_oversubscription():
+    from htsgd.sweep.execution import default_layout
+
+    for cores in range(1, 70):
+        workers, threads = default_layout(cores=cores)
+        assert workers >= 1 and threads >= 1 and cores - workers < workers * threads <= cores
+    assert default_layout(cores=16) == (4, 4) and default_layout(cores=2) == (1, 2)
+    assert default_layout(2, cores=2) == (2, 1)
+    with pytest.raises(ValueError, match=r"Invalid workers: 0; expected an integer >= 1"):
+        default_layout(0)

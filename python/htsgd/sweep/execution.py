@@ -37,12 +37,13 @@ def machine_cores() -> int:
 def default_layout(workers: int | None = None, cores: int | None = None) -> tuple[int, int]:
     """``(workers, threads per worker)`` of the embedded cluster: workers x threads = cores.
 
-    By default up to 4 OpenMP threads per worker (the kernels scale linearly; fewer processes, less memory).
+    By default ``cores // 4`` workers (at least 1), so about 4 OpenMP threads each: the kernels scale linearly
+    in threads, and fewer processes hold less memory.
     """
     cores = cores or machine_cores()
     if workers is None:
-        threads = min(cores, 4)
-        return max(1, cores // threads), threads
+        workers = max(1, cores // 4)
+        return workers, max(1, cores // workers)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"Invalid workers: {workers!r}; expected an integer >= 1")
     return workers, max(1, cores // workers)

@@ -262,7 +262,9 @@ def check_values(sweep: Any) -> None:
         if probe:
             try:
                 check_measure_values(sgd, sweep.measure)
-            except (ValueError, TypeError, NotImplementedError) as exc:
+            except NotImplementedError as exc:  # e.g. importance sampling of a non-Pareto law: a bad spec here
+                raise ValueError(f"Invalid sweep measure (at {key}): {exc}") from None
+            except (ValueError, TypeError) as exc:
                 raise _prefixed(f"measure (at {key})", exc) from None
 
     import copy
