@@ -12,6 +12,7 @@ import os
 import platform
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 from .. import __version__
@@ -149,27 +150,19 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
         store.write_table(build_frame(sweep, store, cells))
         return SweepResults(out)
 
-    own_cluster = None
-    if client is None or isinstance(client, str):
-        from distributed import Client, LocalCluster
+    own_cluster = client_obj = None
+    done_tasks, steps_done, status, threads = 0, 0, "interrupted", None
+    futures: list = []
+    try:
+        from distributed import Client, LocalCluster, as_completed
 
         if client is None:
             own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                        dashboard_address="127.0.0.1:0", scheduler_port=0, silence_logs=logging.ERROR)
-            client_obj = Client(own_cluster)
-            threads: Any = omp
+            client_obj, threads = Client(own_cluster), omp
         else:
-            client_obj = Client(client)
-            threads = None
-    else:
-        client_obj, threads = client, None
-    if threads is None:
-        threads = _thread_table(client_obj)
-    done_tasks, steps_done, status = 0, 0, "interrupted"
-    futures = []
-    try:
-        from distributed import as_completed
-
+            client_obj = Client(client) if isinstance(client, str) else client
+            threads = _thread_table(client_obj)
         token = uuid.uuid4().hex[:8]
         seeds = {cid: cell_spawn_key(plans[cid][0].model, kind) for cid in plans}
         payloads = [{"cell_id": cid, "model": cell.model, "measure": sweep.measure, "seed_entropy": int(sweep.seed),
@@ -177,7 +170,7 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
                      "theory": theory} for cell, cid, first, count, theory in todo]
         for i, group in enumerate(pack(payloads, chunk)):
             futures.append(client_obj.submit(run_tasks, group, key=f"htsgd-sweep-{token}-{i}", pure=False))
-        remaining = {cid: sum(1 for t in todo if t[1] == cid) for cid in plans}
+        remaining = Counter(t[1] for t in todo)
         bar = _bar(len(todo), len(cells), len(cells) - len(plans), progress)
         last_table = time.perf_counter()
         for result in _results(as_completed(futures)):
@@ -197,15 +190,21 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
                 last_table = time.perf_counter()
         bar.close()
         status = "complete"
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        status = "failed"
+        raise
     finally:
         if status != "complete":
             for f in futures:
                 f.cancel()
         try:
             store.write_table(build_frame(sweep, store, cells))
-            store.append_provenance(_provenance(client_obj, threads, started, done_tasks, steps_done, status))
+            if client_obj is not None:
+                store.append_provenance(_provenance(client_obj, threads, started, done_tasks, steps_done, status))
         finally:
-            if own_cluster is not None or isinstance(client, str):
+            if client_obj is not None and (own_cluster is not None or isinstance(client, str)):
                 client_obj.close()
             if own_cluster is not None:
                 own_cluster.close()
