@@ -66,8 +66,10 @@ def plot(results: SweepResults, path: Any) -> Path:
                     line = ax.errorbar(x, g["estimate"], yerr=g["stderr"], marker="o", label=label or None)
                     if np.isfinite(g["theory"].to_numpy(dtype=float)).any():
                         ax.plot(x, g["theory"], ls="--", color=line[0].get_color(), lw=1)
-                if _numeric(frame[axis]) and (frame[axis] > 0).all() and np.isfinite(frame[axis]).all():
-                    ax.set_xscale("log")
+                col = frame[axis].to_numpy(dtype=float) if _numeric(frame[axis]) else None
+                finite = col[np.isfinite(col)] if col is not None else None
+                if finite is not None and finite.size and (finite > 0).all() and finite.max() > 3 * finite.min():
+                    ax.set_xscale("log")  # wide positive ranges (lr, scales) read best on log axes
                 if (frame["estimate"] > 0).all():
                     ax.set_yscale("log")
                 ax.set_xlabel(axis), ax.set_ylabel(f"{results.spec.measure['type']} estimate")
