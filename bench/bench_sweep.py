@@ -64,6 +64,7 @@ def timed_sweep(spec, out: Path, **kw) -> tuple[float, object]:
 def main() -> None:
     import logging
 
+    import dask
     import distributed
 
     from htsgd.sweep.execution import default_layout
@@ -86,9 +87,10 @@ def main() -> None:
         t_embedded, res = timed_sweep(spec, tmp / "embedded")
         assert res.cells["estimate"].tolist() == estimates, "sweep estimates differ from the direct calls"
 
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address="127.0.0.1:0", scheduler_port=0,
-                                           silence_logs=logging.ERROR)
+        with dask.config.set({"distributed.scheduler.worker-saturation": "inf"}):  # as the embedded cluster
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                               dashboard_address="127.0.0.1:0", scheduler_port=0,
+                                               silence_logs=logging.ERROR)
         with distributed.Client(cluster) as client:
             timed_sweep(spec_for(2, 2, 10, 10, seed=98), tmp / "warmup", client=client)  # workers import htsgd
             t_warm, res = timed_sweep(spec, tmp / "warm", client=client)

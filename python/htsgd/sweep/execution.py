@@ -157,8 +157,14 @@ def run(sweep: Sweep, out: Any, *, client: Any = None, workers: int | None = Non
         from distributed import Client, LocalCluster, as_completed
 
         if client is None:
-            own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address="127.0.0.1:0", scheduler_port=0, silence_logs=logging.ERROR)
+            import dask
+
+            # every task goes to a worker at once (a queue per worker): with the scheduler's default queuing
+            # (saturation 1.1) each small task waits for a round trip, measured 3.7x slower on a loaded machine
+            with dask.config.set({"distributed.scheduler.worker-saturation": "inf"}):
+                own_cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address="127.0.0.1:0", scheduler_port=0,
+                                           silence_logs=logging.ERROR)
             client_obj, threads = Client(own_cluster), omp
         else:
             client_obj = Client(client) if isinstance(client, str) else client
