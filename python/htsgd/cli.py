@@ -23,6 +23,7 @@ REPRODUCTIONS: dict[str, str] = {
     "markov-chain": "markov_chain",
     "rare-exits": "rare_exits",
     "deep-learning": "deep_learning",
+    "phase-diagram": "phase_diagram",
 }
 
 #: Exit code of every rejected command (as argparse uses for usage errors).
@@ -60,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .demo import add_arguments as demo_arguments
 
     demo_arguments(demo)
+    from .sweep import cli as sweep_cli  # htsgd sweep run|status|plot
+
+    sweep_cli.add_arguments(sub.add_parser("sweep", help="parameter studies on Dask (run, status, plot)"))
+    sub.choices["sweep"].set_defaults(_module=sweep_cli)
     rep = sub.add_parser("reproduce", help="reproduce an experiment of the paper (plot + table)")
     rep_sub = rep.add_subparsers(dest="experiment", required=True)
     for name, module in _available_reproductions().items():
