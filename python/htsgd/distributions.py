@@ -7,8 +7,9 @@ a moment that diverges is ``inf``, one that is undefined (``E|Z|^n`` infinite fo
 
 The distribution functions are those of the frozen scipy object of :meth:`DistributionMethods.to_scipy`:
 ``scipy.stats.t``, ``scipy.stats.norm``, ``scipy.stats.levy_stable`` (``scipy.stats.cauchy`` and
-``scipy.stats.norm`` at ``alpha`` 1 and 2, where the stable law has closed forms; ``levy_stable`` integrates
-numerically and is sound down to tail masses of about 1e-4: further out, use ``Stable.tail``) and, for the symmetric Lomax
+``scipy.stats.norm`` at ``alpha`` 1 and 2, where the stable law has closed forms; in the far tails,
+``|x| >= 20 scale``, where ``levy_stable``'s numerical integration fails, the methods use the series of
+Bergstrom (1952) instead) and, for the symmetric Lomax
 law that scipy lacks, :data:`symmetric_lomax`, a ``scipy.stats.rv_continuous`` with exact formulas. Moments
 are exact closed forms. Sampling (``rvs``) is the engine's own sampler, the one the dynamics use.
 """
@@ -82,6 +83,42 @@ def _symmetric_moment(order: int, alpha: float, even_moment) -> float:
     return even_moment(order) if order < alpha else math.inf
 
 
+# Far tails of the symmetric stable law with characteristic function exp(-|t|^alpha) (Bergstrom 1952; Zolotarev,
+# One-dimensional Stable Distributions, 1986, section 2.4): for x > 0
+#   P(Z > x) = 1/pi sum_k (-1)^(k+1) Gamma(k alpha) / k! sin(k pi alpha / 2) x^(-k alpha),
+# convergent for alpha < 1 and asymptotic for 1 < alpha < 2; from x = 20 on, 12 terms reach double precision.
+_STABLE_FAR = 20.0
+_STABLE_TERMS = np.arange(1, 13)
+
+
+def _stable_far_sf(alpha: float, x: np.ndarray) -> np.ndarray:
+    k = _STABLE_TERMS[:, None]
+    coef = (-1.0) ** (k + 1) * np.exp(special.gammaln(k * alpha) - special.gammaln(k + 1.0)) * np.sin(k * np.pi * alpha / 2)
+    return np.sum(coef * np.power(x[None, :], -k * alpha), axis=0) / np.pi
+
+
+def _stable_far_pdf(alpha: float, x: np.ndarray) -> np.ndarray:
+    k = _STABLE_TERMS[:, None]
+    coef = (-1.0) ** (k + 1) * np.exp(special.gammaln(k * alpha + 1.0) - special.gammaln(k + 1.0)) * np.sin(k * np.pi * alpha / 2)
+    return np.sum(coef * np.power(x[None, :], -k * alpha - 1.0), axis=0) / np.pi
+
+
+def _stable_far_isf(alpha: float, q: np.ndarray) -> np.ndarray:
+    """``x >= 20`` with ``P(Z > x) = q`` for small ``q``: Newton's method on ``log sf`` against ``log x``."""
+    x = np.power(math.gamma(alpha) * math.sin(math.pi * alpha / 2) / (math.pi * q), 1.0 / alpha)
+    for _ in range(30):
+        sf, pdf = _stable_far_sf(alpha, x), _stable_far_pdf(alpha, x)
+        step = (np.log(sf) - np.log(q)) * sf / (x * pdf)
+        x = x * np.exp(step)
+        if np.all(np.abs(step) < 1e-15):
+            break
+    return x
+
+
+def _general_stable(law: Any) -> bool:
+    return getattr(law, "kind", "") == "stable" and law.alpha not in (1.0, 2.0)
+
+
 class DistributionMethods:
     """scipy-like methods shared by every noise law (a base of :class:`htsgd.NoiseLaw`).
 
@@ -130,7 +167,12 @@ class DistributionMethods:
         numpy.ndarray or float
             The density, shaped like ``x``.
         """
-        return self.to_scipy().pdf(_points("x", x))[()]
+        x = _points("x", x)
+        out = np.asarray(self.to_scipy().pdf(x), dtype=np.float64)
+        if _general_stable(self):
+            far = np.abs(x) >= _STABLE_FAR * self.scale
+            out[far] = _stable_far_pdf(self.alpha, np.abs(x[far]) / self.scale) / self.scale
+        return out[()]
 
     def logpdf(self, x: Any) -> np.ndarray | float:
         """Logarithm of the density at ``x`` (accurate far in the tails).
@@ -145,7 +187,10 @@ class DistributionMethods:
         numpy.ndarray or float
             ``log pdf(x)``, shaped like ``x``.
         """
-        return self.to_scipy().logpdf(_points("x", x))[()]
+        x = _points("x", x)
+        if _general_stable(self):
+            return np.log(self.pdf(x))[()]
+        return self.to_scipy().logpdf(x)[()]
 
     def cdf(self, x: Any) -> np.ndarray | float:
         """Distribution function ``P(Z <= x)``.
@@ -160,7 +205,10 @@ class DistributionMethods:
         numpy.ndarray or float
             ``P(Z <= x)``, shaped like ``x``.
         """
-        return self.to_scipy().cdf(_points("x", x))[()]
+        x = _points("x", x)
+        if getattr(self, "kind", "") == "stable" and self.alpha != 2.0:
+            return self.sf(-x)
+        return self.to_scipy().cdf(x)[()]
 
     def sf(self, x: Any) -> np.ndarray | float:
         """Survival function ``P(Z > x)``, accurate where it is small.
@@ -175,7 +223,20 @@ class DistributionMethods:
         numpy.ndarray or float
             ``P(Z > x)``, shaped like ``x``.
         """
-        return self.to_scipy().sf(_points("x", x))[()]
+        x = _points("x", x)
+        if getattr(self, "kind", "") != "stable" or self.alpha == 2.0:
+            return self.to_scipy().sf(x)[()]
+        # symmetric: the smaller of the two tail masses is computed, never 1 minus something
+        z = np.atleast_1d(np.abs(x) / self.scale)
+        if self.alpha == 1.0:  # Cauchy: P(Z > z) = arctan(1/z) / pi without cancellation
+            small = np.arctan2(1.0, z) / np.pi
+        else:
+            small = np.empty_like(z)
+            far = z >= _STABLE_FAR
+            small[far] = _stable_far_sf(self.alpha, z[far])
+            small[~far] = self.to_scipy().sf(self.scale * z[~far])
+        small = small.reshape(np.shape(x))
+        return np.where(x >= 0, small, 1.0 - small)[()]
 
     def ppf(self, q: Any) -> np.ndarray | float:
         """Quantile function, the inverse of :meth:`cdf`.
@@ -193,7 +254,17 @@ class DistributionMethods:
         q = np.asarray(q, dtype=np.float64)
         if np.any(np.isnan(q)) or np.any(q < 0) or np.any(q > 1):
             raise ValueError("Invalid q: expected probabilities in [0, 1]")
-        return self.to_scipy().ppf(q)[()]
+        # symmetric: the quantile of the smaller tail mass (1 - q is exact for q >= 1/2), mirrored
+        small = np.atleast_1d(np.minimum(q, 1.0 - q))
+        magnitude = np.full(small.shape, math.inf)
+        far = np.zeros(small.shape, dtype=bool)
+        if _general_stable(self):
+            far = (small > 0) & (small < _stable_far_sf(self.alpha, np.array([_STABLE_FAR]))[0])
+            magnitude[far] = self.scale * _stable_far_isf(self.alpha, small[far])
+        near = (small > 0) & ~far
+        magnitude[near] = -self.to_scipy().ppf(small[near])
+        magnitude[small == 0.5] = 0.0
+        return np.where(q < 0.5, -magnitude.reshape(q.shape), magnitude.reshape(q.shape))[()]
 
     def interval(self, confidence: float) -> tuple[float, float]:
         """The central interval that holds probability ``confidence``.
