@@ -49,7 +49,7 @@ def test_stable_matches_levy_stable_and_closed_forms():
     np.testing.assert_allclose(law.pdf(x), ref.pdf(x), rtol=1e-10)
     np.testing.assert_allclose(law.cdf(x), ref.cdf(x), rtol=1e-10)
     # alpha 1 and 2: Cauchy(scale) and N(0, 2 scale^2)
-    np.testing.assert_allclose(htsgd.Stable(1.0, 0.3).cdf(X), stats.cauchy(scale=0.3).cdf(X), rtol=1e-14)
+    np.testing.assert_allclose(htsgd.Stable(1.0, 0.3).cdf(X), stats.cauchy(scale=0.3).cdf(X), rtol=1e-13)
     np.testing.assert_allclose(htsgd.Stable(2.0, 0.3).pdf(X), stats.norm(scale=0.3 * math.sqrt(2)).pdf(X), rtol=1e-14)
     assert htsgd.Stable(2.0, 0.3).var() == pytest.approx(2 * 0.09, rel=1e-15)
 
@@ -121,8 +121,8 @@ def test_ppf_inverts_cdf_and_is_symmetric(law):
 def test_to_scipy_agrees_with_the_methods(law):
     frozen = law.to_scipy()
     x = np.array([-1.0, 0.3, 4.0])
-    np.testing.assert_array_equal(frozen.cdf(x), law.cdf(x))
-    np.testing.assert_array_equal(frozen.pdf(x), law.pdf(x))
+    np.testing.assert_allclose(frozen.cdf(x), law.cdf(x), rtol=1e-12)
+    np.testing.assert_allclose(frozen.pdf(x), law.pdf(x), rtol=1e-12)
 
 
 @pytest.mark.parametrize("law", LAWS, ids=_id)

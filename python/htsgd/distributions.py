@@ -262,7 +262,10 @@ class DistributionMethods:
             far = (small > 0) & (small < _stable_far_sf(self.alpha, np.array([_STABLE_FAR]))[0])
             magnitude[far] = self.scale * _stable_far_isf(self.alpha, small[far])
         near = (small > 0) & ~far
-        magnitude[near] = -self.to_scipy().ppf(small[near])
+        if getattr(self, "kind", "") == "stable" and self.alpha == 1.0:  # Cauchy, without cancellation
+            magnitude[near] = self.scale / np.tan(np.pi * small[near])
+        else:
+            magnitude[near] = -self.to_scipy().ppf(small[near])
         magnitude[small == 0.5] = 0.0
         return np.where(q < 0.5, -magnitude.reshape(q.shape), magnitude.reshape(q.shape))[()]
 
