@@ -2,7 +2,8 @@
 // for the samplers of every law, one 1-D step, the run kernel (W1) and the exit-time loop (W2), per ISA variant
 // and thread count. It checks that every variant gives the same bits as the scalar reference path.
 //   cmake -S . -B build/bench -DHTSGD_BUILD_BENCH=ON && cmake --build build/bench -j2 --target htsgd_bench
-//   build/bench/bench/cpp/htsgd_bench [--quick]
+//   build/bench/bench/cpp/htsgd_bench_harness [--quick] [--filter=SUBSTRING] [--reps=N]   (--help for more)
+// When google/benchmark is found, build/bench/bench/cpp/htsgd_bench is bench_gbench.cpp instead.
 #include <chrono>
 #include <ctime>
 #include <cmath>
@@ -91,18 +92,42 @@ double stage_ns_baseline(const ParetoSampler& s, Key k, int stage) { return stag
 HTSGD_TARGET_AVX2 double stage_ns_avx2(const ParetoSampler& s, Key k, int stage) { return stage_ns<4>(s, k, stage); }
 HTSGD_TARGET_AVX512 double stage_ns_avx512(const ParetoSampler& s, Key k, int stage) { return stage_ns<8>(s, k, stage); }
 
+
+const char* kUsage =
+    "usage: htsgd_bench_harness [--quick] [--filter=SUBSTRING] [--reps=N] [--help]\n"
+    "  Self-timing benchmark of the htsgd core: items (variates or particle-steps) per second of every law's\n"
+    "  sampler, one scalar step, run_1d (W1: 1e6 particles x 100 steps) and exit_times_1d (W2: 2e4 exits)\n"
+    "  per ISA and thread count, and a profile of the Pareto step. Every variant is checked against the scalar\n"
+    "  reference; the exit code is 1 if any bits differ.\n"
+    "  --quick            10x smaller workloads, one repetition\n"
+    "  --filter=S         only the sections whose name contains S: sampler, step, W1, W2, check, profile\n"
+    "  --reps=N           repetitions of W1 and W2 (the best is reported; default 3)\n";
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress visible when redirected
   Args a;
+  std::string filter;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--quick") {
       a.w1_particles = 100000;
       a.w2_particles = 2000;
       a.reps = 1;
+    } else if (arg.rfind("--filter=", 0) == 0) {
+      filter = arg.substr(9);
+    } else if (arg.rfind("--reps=", 0) == 0 && std::atoi(arg.c_str() + 7) >= 1) {
+      a.reps = std::atoi(arg.c_str() + 7);
+    } else {
+      std::fprintf(stderr, "unknown argument: %s\n%s", arg.c_str(), kUsage);
+      return 2;
     }
   }
+  const auto want = [&](const char* section) { return filter.empty() || std::string(section).find(filter) != std::string::npos; };
   const NoiseLaw law{NoiseKind::Pareto, 1.5, 0.2};
   const ParetoSampler pareto(law);
   const CriticalPoints well = double_well();
@@ -120,7 +145,7 @@ int main(int argc, char** argv) {
   const std::size_t n_var = a.w1_particles * 20;
   const NoiseLaw laws[] = {law, {NoiseKind::Gaussian, 2.0, 0.2}, {NoiseKind::StudentT, 1.5, 0.2}, {NoiseKind::Stable, 1.5, 0.2}};
   const char* law_names[] = {"Pareto", "Gaussian", "StudentT", "Stable"};
-  for (int li = 0; li < 4; ++li) {
+  for (int li = 0; li < 4 && want("sampler"); ++li) {
     with_sampler(laws[li], [&](const auto& sampler) {
       using S = std::decay_t<decltype(sampler)>;
       std::vector<double> ref_var(n_var), out(n_var);
@@ -145,7 +170,7 @@ int main(int argc, char** argv) {
   const std::int64_t ref_steps = 50;
   std::vector<double> ref(nref);
   std::vector<std::int64_t> ref_occ(nref * 2, 0);
-  {
+  {  // always: the reference of the checks
     const double t0 = now();
     for (std::size_t i = 0; i < nref; ++i) {
       double x = 1.0;
@@ -156,13 +181,13 @@ int main(int argc, char** argv) {
       ref[i] = x;
     }
     const double dt = now() - t0;
-    std::printf("step     scalar step_1d              %10.3g particle-steps/s\n", nref * ref_steps / dt);
+    if (want("step")) std::printf("step     scalar step_1d              %10.3g particle-steps/s\n", nref * ref_steps / dt);
   }
   const Isa isas[] = {Isa::Baseline, Isa::Avx2, Isa::Avx512};
   for (const Isa isa : isas) {
     if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) continue;
     // equality of the run kernel with the scalar reference
-    {
+    if (want("check")) {
       std::vector<double> x0(nref, 1.0), fin(nref);
       std::vector<std::int64_t> occ(nref * 2, 0);
       NonfiniteLog nf;
@@ -179,6 +204,7 @@ int main(int argc, char** argv) {
       if (!nf.sorted().empty()) bad |= fail("run kernel non-finite step");
     }
     for (int threads : {1, 2}) {
+      if (!want("W1") && !want("W2")) break;
       // W1: run_1d with occupancy on (as the Python API does)
       std::vector<double> x0(a.w1_particles, 1.0), fin(a.w1_particles);
       std::vector<std::int64_t> occ(a.w1_particles * 2);
@@ -188,13 +214,14 @@ int main(int argc, char** argv) {
       out.nonfinite = &nf;
       out.occupancy = occ.data();
       double best = 1e300, best_cpu = 1e300;
-      for (int r = 0; r < a.reps; ++r) {
+      for (int r = 0; r < a.reps && want("W1"); ++r) {
         const double t0 = now(), c0 = cpu_now();
         run_1d(well, pareto, p, key, 0, x0.data(), a.w1_particles, a.w1_steps, edges, out, threads, stop, isa);
         best = std::min(best, now() - t0);
         best_cpu = std::min(best_cpu, cpu_now() - c0);
       }
-      std::printf("W1 run   %-8s %d thread(s)          %10.3g particle-steps/s  (%.3g per CPU-second)\n",
+      if (want("W1"))
+        std::printf("W1 run   %-8s %d thread(s)          %10.3g particle-steps/s  (%.3g per CPU-second)\n",
                   isa_name(isa), threads, a.w1_particles * a.w1_steps / best, a.w1_particles * a.w1_steps / best_cpu);
       // W2: exit times from (0, inf)
       std::vector<double> y0(a.w2_particles, 1.0), pos(a.w2_particles);
@@ -204,7 +231,7 @@ int main(int argc, char** argv) {
       best = 1e300;
       best_cpu = 1e300;
       double total = 0;
-      for (int r = 0; r < a.reps; ++r) {
+      for (int r = 0; r < a.reps && want("W2"); ++r) {
         const double t0 = now(), c0 = cpu_now();
         exit_times_1d(well, pareto, p, key, 0, y0.data(), a.w2_particles, 0.0, kInf, std::int64_t{1} << 40, eo, threads,
                       stop, isa);
@@ -213,13 +240,14 @@ int main(int argc, char** argv) {
         total = 0;
         for (auto s : steps) total += static_cast<double>(s);
       }
-      std::printf("W2 exit  %-8s %d thread(s)          %10.3g particle-steps/s  (%.3g per CPU-second; mean exit %.4g)\n",
+      if (want("W2"))
+        std::printf("W2 exit  %-8s %d thread(s)          %10.3g particle-steps/s  (%.3g per CPU-second; mean exit %.4g)\n",
                   isa_name(isa), threads, total / best, total / best_cpu, total / a.w2_particles);
     }
   }
   // W2 equality, every ISA: particles replayed with scalar step_1d (more particles than lanes: lanes refill)
   for (const Isa isa : isas) {
-    if (static_cast<int>(isa) > static_cast<int>(cpu_isa())) continue;
+    if (static_cast<int>(isa) > static_cast<int>(cpu_isa()) || !want("check")) continue;
     const std::size_t m = 256;
     std::vector<double> y0(m, 1.0), pos(m);
     std::vector<std::int64_t> steps(m);
@@ -238,7 +266,7 @@ int main(int argc, char** argv) {
     }
   }
   // --- profile of a W1 step (active ISA, one thread)
-  {
+  if (want("profile")) {
     const auto stage = select_isa<double (*)(const ParetoSampler&, Key, int)>(active_isa(), &stage_ns_baseline,
                                                                               &stage_ns_avx2, &stage_ns_avx512);
     const double philox = stage(pareto, key, 0), with_log = stage(pareto, key, 1), full = stage(pareto, key, 2);

@@ -19,9 +19,10 @@ from scipy import special, stats
 from . import _core
 from ._rng import RNGLike, resolve_seed
 from ._validation import check_int, check_interval, check_positive
+from .distributions import DistributionMethods
 
 
-class NoiseLaw:
+class NoiseLaw(DistributionMethods):
     """Base class of the noise laws (symmetric: ``p_plus = p_minus = 1/2``)."""
 
     kind: str = ""
