@@ -10,10 +10,12 @@ from .dynamics import HeavyTailedSGD
 from .noise import Gaussian, NoiseLaw, Pareto, Stable, StudentT
 from .rare_event import ExitProbability
 from .results import Estimate, ExitTimes, ExponentialCheck, RunResult
+from .tail_index import TailIndex, tail_index
 from .truncation import truncate
 
 __all__ = [
     "HeavyTailedSGD", "Pareto", "Stable", "StudentT", "Gaussian", "NoiseLaw", "RunResult", "ExitTimes",
     "Estimate", "ExponentialCheck", "ExitProbability", "landscapes", "theory", "truncate", "max_threads",
+    "tail_index", "TailIndex",
 ]
 __version__ = "0.2.0"
