@@ -54,7 +54,7 @@ DIRECT_EXITS = (1000, 300)  # direct simulation on the overlap: exits per point 
 DIRECT_BUDGET = (3e8, 3e7)  # ... where exits * predicted mean exit time is at most this many steps
 #: What the reader sees in panel (c), printed under the figure and in the output.
 CAPTION = ("(c): measured / predicted mean exit time against the indicator of moderate jumps per relaxation "
-           "time: as it falls (smaller lr or noise scale), the ratio rises to 1 for l* = 1, 2, 3; panel (b)'s "
+           "time:\nas it falls (smaller lr or noise scale), the ratio rises to 1 for l* = 1, 2, 3; panel (b)'s "
            "ratios below 1 are the pre-asymptotic regime of noise scale 0.1, not a wrong constant.")
 
 

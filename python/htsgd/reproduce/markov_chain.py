@@ -43,7 +43,7 @@ SCALES_FULL, SCALES_QUICK = (0.1, 0.03, 0.01, 0.003, 0.001), (0.1, 0.01, 0.001)
 STUDY_SAMPLES = (200_000, 30_000)  # importance samples per point (full, quick)
 #: What the reader sees in panels (c) and (d), printed under the figure and in the output.
 CAPTION = ("(c): exit rate of each wide minimum over its limit q lambda_b against the indicator of moderate jumps: "
-           "about 2 at scale 0.1 (hence rates above Q in (a)), 1 once moderate jumps vanish; "
+           "about 2 at scale 0.1 (hence rates above Q in (a)),\n1 once moderate jumps vanish; "
            "(d): time fractions beside the stationary law of Q.")
 
 
