@@ -42,7 +42,8 @@ def test_ordering_verdicts_follow_paired_differences():
         for m in methods:
             better = m.name == dl.CLAIMED
             # the claimed method: clearly higher accuracy; sharpness equal up to seed noise
-            rows.append(_row(m.name, s, 0.6 + (0.1 if better else 0.0) + 0.001 * s, 1.0 + 0.01 * ((s + better) % 3)))
+            acc = 0.7 + 0.01 * s if better else 0.6 + 0.003 * s
+            rows.append(_row(m.name, s, acc, 1.0 + 0.01 * ((s + better) % 3)))
     out = dl.ordering_tests(rows, methods)
     acc = [o for o in out if o["metric"] == "test_accuracy"]
     assert len(acc) == 4 and all(o["verdict"] == "as claimed" for o in acc)
