@@ -1,10 +1,36 @@
-"""The convergence fit of the reproductions, and the deep-learning report (smoke label, claim tests, digits)."""
+"""The convergence studies of the reproductions, and the deep-learning report (smoke label, claim tests, digits)."""
+import argparse
+import json
 import math
 
 import numpy as np
 import pytest
 
 from htsgd.reproduce import convergence as V
+from htsgd.reproduce import exit_times
+
+
+def test_exit_time_study_reaches_the_constant_for_one_jump(tmp_path, monkeypatch, capsys):
+    # a small study: l* = 1 only, scale 0.1 (direct and importance: the overlap) and scale 0.001
+    monkeypatch.setattr(exit_times, "REGIMES", [("l*=1", 1.5, (0.04, 0.02), 50, (0.04, 0.02), 50)])
+    monkeypatch.setattr(exit_times, "STUDY", [("l*=1", 1.5, (8000, 8000), (5.0, 20.0))])
+    monkeypatch.setattr(exit_times, "LRS_QUICK", ())
+    monkeypatch.setattr(exit_times, "SCALES_QUICK", (0.1, 0.001))
+    parser = argparse.ArgumentParser()
+    exit_times.add_arguments(parser)
+    assert exit_times.main(parser.parse_args(["--quick", "--no-progress", "--out", str(tmp_path)])) == 0
+    assert "ratio" in capsys.readouterr().out
+    pts = json.loads((tmp_path / "exit_times.json").read_text())["convergence"]["points"]
+    at = {(p["scale"], p["method"]): p for p in pts}
+    assert set(at) == {(0.1, "importance"), (0.1, "direct"), (0.001, "importance")}
+    # the overlap: the two estimators agree (z-test of two independent estimates)
+    a, b = at[0.1, "importance"], at[0.1, "direct"]
+    assert abs(a["ratio"] - b["ratio"]) <= 3 * math.hypot(a["ratio_stderr"], b["ratio_stderr"])
+    # pre-asymptotic at scale 0.1 (ratio about 0.9), the constant at scale 0.001
+    far, near = at[0.1, "importance"], at[0.001, "importance"]
+    assert far["ratio"] < 1 - 3 * far["ratio_stderr"]
+    assert abs(near["ratio"] - 1) <= 3 * near["ratio_stderr"]
+    assert (tmp_path / "exit_times_convergence.csv").exists()
 
 
 def test_fit_gap_recovers_a_known_exponent():

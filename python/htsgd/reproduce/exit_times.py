@@ -154,6 +154,8 @@ def study(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
         for series in ("scale", "lr", "both"):
             sel = [p for p in pts if p["group"] == name and p["method"] == "importance"
                    and series in (p["series"], "both")]
+            if not sel:
+                continue
             f = V.fit_gap([p["indicator"] for p in sel], [p["ratio"] for p in sel], [p["ratio_stderr"] for p in sel])
             last = min(sel, key=lambda p: p["indicator"])
             fits.append({"regime": name, "series": series, **f, "smallest_indicator": last["indicator"],
