@@ -1,6 +1,7 @@
 """Coverage and bias of htsgd.tail_index over seeds, on every law of htsgd with a known alpha.
 
-Run: ``PYTHONPATH=python python bench/tail_index_coverage.py [n_samples] [seeds]`` (defaults 5000, 100).
+Run: ``PYTHONPATH=python python bench/tail_index_coverage.py [n_samples] [seeds] [alphas]`` (defaults 5000,
+100, "1.1,1.3,1.5,1.7,1.9").
 Prints, per law, alpha and method, the fraction of 90% intervals that cover the truth (with its binomial
 standard error), the mean estimate minus alpha (bias) and the standard deviation of the estimates.
 """
@@ -19,7 +20,8 @@ def main() -> None:
     print(f"n = {n}, {seeds} seeds, 90% percentile-bootstrap intervals (200 resamples)")
     print(f"{'law':>9} {'alpha':>5} {'method':>9} {'coverage':>13} {'bias':>7} {'sd':>6}")
     t0 = time.perf_counter()
-    for alpha in (1.1, 1.3, 1.5, 1.7, 1.9):
+    alphas = [float(a) for a in (sys.argv[3] if len(sys.argv) > 3 else "1.1,1.3,1.5,1.7,1.9").split(",")]
+    for alpha in alphas:
         for law in (htsgd.Pareto(alpha, 1.0), htsgd.StudentT(alpha, 1.0), htsgd.Stable(alpha, 1.0)):
             for method in ("hill", "mohammadi"):
                 est, hits = [], 0
