@@ -75,7 +75,7 @@ def test_gaussian_reports_no_heavy_tail():
     hill = tail_index(z, method="hill", rng=1)
     assert hill.alpha > 4 and hill.ci_low > 2 and not hill.heavy_tailed
     vec = tail_index(z.reshape(-1, 4), rng=1)  # Mohammadi: about 2 (sums of finite-variance vectors)
-    assert abs(vec.alpha - 2.0) < 0.3
+    assert abs(vec.alpha - 2.0) < 0.3 and not vec.heavy_tailed
 
 
 def test_classical_hill_is_biased_where_the_correction_is_not():

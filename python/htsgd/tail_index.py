@@ -18,8 +18,8 @@ Two estimators:
   "alpha < 2 or not", not "how light".
 
 Gaussian or other light-tailed samples give Hill estimates that grow with the sample size (no power law
-fits) and Mohammadi estimates near 2; :attr:`TailIndex.heavy_tailed` is ``False`` when the whole interval
-lies above 2 (finite variance).
+fits) and Mohammadi estimates near 2; :attr:`TailIndex.heavy_tailed` is ``True`` only when the whole
+interval lies below 2 (an infinite variance resolved by the data).
 """
 from __future__ import annotations
 
@@ -67,8 +67,11 @@ class TailIndex:
 
     @property
     def heavy_tailed(self) -> bool:
-        """``True`` unless the whole interval lies above 2 (then the variance is finite)."""
-        return self.ci_low <= 2.0
+        """``True`` when the whole interval lies below 2: the data resolve an infinite variance.
+
+        (Mohammadi's estimate of finite-variance noise sits near 2 with an interval around it: ``False``.)
+        """
+        return self.ci_high < 2.0
 
     def covers(self, alpha: float) -> bool:
         """Whether ``alpha`` lies in the interval."""
