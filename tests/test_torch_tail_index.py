@@ -44,7 +44,8 @@ def test_stable_noise_vectors():
 def test_student_t_noise_coordinates():
     # batch size 1: the noise coordinates are Student t draws (minus their mean): Hill on the coordinates
     y = htsgd.StudentT(1.6, 1.0).sample((600, 8), rng=2)
-    r = gradient_noise_tail_index(Location(8), _loss, _loader(y, 1), n_batches=600, n_bootstrap=200, confidence=0.99, seed=1)
+    r = gradient_noise_tail_index(Location(8), _loss, _loader(y, 1), n_batches=600, n_bootstrap=200,
+                                  confidence=0.99, seed=1)
     assert r.coordinates.covers(1.6), r.coordinates
     assert "Mohammadi" in str(r)
 

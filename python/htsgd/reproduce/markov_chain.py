@@ -183,11 +183,11 @@ def exit_rate_study(args: argparse.Namespace, chain) -> list[dict]:
                                                                               seed, args.threads)))
                 for method, size, run in runs:
                     timer = C.Timer()
-                    mean, se = run()
+                    mean, se, caveat = run()
                     # rate / (q lambda_b) = predicted mean / measured mean; delta-method error
                     pts.append({**base, "method": method, "samples": size, "mean_exit": mean, "stderr": se,
                                 "ratio": predicted / mean, "ratio_stderr": predicted * se / mean ** 2,
-                                "seconds": timer()})
+                                "caveat": caveat, "seconds": timer()})
                 bar.update(1)
     return pts
 
@@ -287,10 +287,11 @@ def main(args: argparse.Namespace) -> int:
                   + [["stationary", *[f"{p:.3f}" for p in pi]]])
     spts = exit_rate_study(args, chain)
     C.print_table("exit rate of each wide minimum over q lambda_b against asymptotic_regime_indicator",
-                  ["from", "lr", "scale", "indicator", "method", "samples", "rate / q lambda_b", "+-", "sec"],
+                  ["from", "lr", "scale", "indicator", "method", "samples", "rate / q lambda_b", "+-", "sec",
+                   "caveat"],
                   [[p["group"], f"{p['lr']:g}", f"{p['scale']:g}", f"{p['indicator']:.2e}", p["method"],
-                    str(p["samples"]), f"{p['ratio']:.3f}", f"{p['ratio_stderr']:.3f}", f"{p['seconds']:.1f}"]
-                   for p in spts])
+                    str(p["samples"]), f"{p['ratio']:.3f}", f"{p['ratio_stderr']:.3f}", f"{p['seconds']:.1f}",
+                    p["caveat"]] for p in spts])
     # the chain's simulated rates with the exit-rate factor at the same (lr, scale 0.1) divided out
     factor = {p["minimum"]: p["ratio"] for p in spts if p["method"] == "direct"}
     rows = []
