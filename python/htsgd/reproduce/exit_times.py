@@ -165,7 +165,7 @@ def study(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
 
 
 def plot(path, pts: list[dict], slopes: list[dict], study_pts: list[dict] | None = None) -> None:
-    """Two panels: mean exit time with the theory lines (log-log), and measured / theory."""
+    """Mean exit time with the theory lines (log-log), measured / theory, and (with ``study_pts``) the study."""
     plt = C.pyplot()
     with plt.rc_context(C.RC):
         ncol = 3 if study_pts else 2
