@@ -9,10 +9,12 @@ from ._core import max_threads
 from .dynamics import HeavyTailedSGD
 from .noise import Gaussian, NoiseLaw, Pareto, Stable, StudentT
 from .results import Estimate, ExitProbability, ExitTimes, ExponentialCheck, MeanExitTime, RunResult
+from .tail_index import TailIndex, tail_index
 from .truncation import truncate
 
 __all__ = [
     "HeavyTailedSGD", "Pareto", "Stable", "StudentT", "Gaussian", "NoiseLaw", "RunResult", "ExitTimes",
-    "Estimate", "ExponentialCheck", "ExitProbability", "MeanExitTime", "landscapes", "theory", "truncate", "max_threads",
+    "Estimate", "ExponentialCheck", "ExitProbability", "MeanExitTime", "landscapes", "theory", "truncate",
+    "max_threads", "tail_index", "TailIndex",
 ]
 __version__ = "0.2.0"

@@ -6,8 +6,16 @@ Truncation thresholds b = 1.5, 0.8, 0.5 give l* = ceil(r / b) = 1, 2, 3; b = inf
 regime and lr it measures the mean exit time (censoring-aware) and prints it beside 1/(q lambda_b(lr)),
 then fits the log-log slope and prints it beside -(1 + l*(alpha - 1)) (untruncated: -alpha).
 
-Writes ``exit_times.png`` (mean exit time and its ratio to the theory against lr), ``exit_times.csv`` (one
-row per regime and lr) and ``exit_times.json`` (parameters, points, slopes).
+Convergence study (panel (c)): at noise scale 0.1 the runs above sit where moderate jumps still speed exits
+up (``asymptotic_regime_indicator`` 1e-3 to 1e-2), and the measured constant is below ``q`` for l* >= 2.
+For l* = 1, 2, 3 the study measures measured / ``1/(q lambda_b)`` over a series of learning rates (scale 0.1)
+and a series of noise scales (lr 0.04) down to indicators of 1e-6, by importance sampling
+(:func:`htsgd.reproduce.convergence.importance_mean_exit_time`) with direct simulation on the overlap
+where it is cheap, and fits ``1 - ratio = c * indicator^gamma``.
+
+Writes ``exit_times.png`` (mean exit time and its ratio to the theory against lr; the convergence study),
+``exit_times.csv`` (one row per regime and lr), ``exit_times_convergence.csv`` (one row per study point) and
+``exit_times.json`` (parameters, points, slopes, study points and fits).
 """
 from __future__ import annotations
 
@@ -18,7 +26,9 @@ import numpy as np
 
 from .. import theory
 from ..dynamics import HeavyTailedSGD
+from ..noise import Pareto
 from . import _common as C
+from . import convergence as V
 
 # name, b, lr grid (full), exits per lr (full), lr grid (quick), exits per lr (quick).
 # Cost per point ~ exits * E tau, E tau ~ lr^-(1 + l*(alpha-1)); l* = 3 at lr 0.02 is ~2e6 steps per exit.
@@ -30,6 +40,22 @@ REGIMES = [
 ]
 CENSOR = 5.0  # max_steps = CENSOR * 1/(q lambda_b): measured means are at or below the prediction
 CHUNK = 250  # particles per engine call (identical numbers in one call; chunks move the progress bar)
+
+# Convergence study: name, b, importance samples (full, quick), horizons (units of 1/lr steps).
+# l* = 3 with b = 0.5 needs three jumps within about one relaxation time: short horizons keep the big-jump
+# proposals close together (the estimator is unbiased for any horizons past the relaxation).
+STUDY = [("l*=1", 1.5, (40_000, 10_000), (5.0, 20.0)),
+         ("l*=2", 0.8, (200_000, 40_000), (5.0, 20.0)),
+         ("l*=3", 0.5, (1_000_000, 100_000), (2.0, 6.0))]
+STUDY_LR = 0.04  # learning rate of the noise-scale series
+SCALES_FULL, SCALES_QUICK = (0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0003), (0.1, 0.01, 0.001)
+LRS_FULL, LRS_QUICK = (0.08, 0.04, 0.02, 0.01, 0.005), (0.08,)  # learning-rate series at scale 0.1
+DIRECT_EXITS = (1000, 300)  # direct simulation on the overlap: exits per point (full, quick)
+DIRECT_BUDGET = (3e8, 3e7)  # ... where exits * predicted mean exit time is at most this many steps
+#: What the reader sees in panel (c), printed under the figure and in the output.
+CAPTION = ("(c): measured / predicted mean exit time against the indicator of moderate jumps per relaxation time: "
+           "along the noise scale (solid) the ratio\nrises to 1 for l* = 1, 2, 3; along lr at scale 0.1 (dotted) it "
+           "closes slowly for l* >= 2. Panel (b)'s ratios below 1 are the pre-asymptotic regime, not a wrong constant.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,11 +119,59 @@ def simulate(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     return pts, slopes
 
 
-def plot(path, pts: list[dict], slopes: list[dict]) -> None:
-    """Two panels: mean exit time with the theory lines (log-log), and measured / theory."""
+def study(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
+    """The convergence study: measured / ``1/(q lambda_b)`` against the indicator, and the fitted gaps."""
+    land = C.default_landscape()
+    basin = land.basins()[C.EXIT_BASIN]
+    k = 1 if args.quick else 0
+    configs = [(name, b, n[k], hz, series, lr, scale) for name, b, n, hz in STUDY
+               for series, grid in (("lr", LRS_QUICK if args.quick else LRS_FULL),
+                                    ("scale", SCALES_QUICK if args.quick else SCALES_FULL))
+               for lr, scale in ((g, C.NOISE_SCALE) if series == "lr" else (STUDY_LR, g) for g in grid)]
+    pts = []
+    with C.progress(len(configs), "convergence study", args) as bar:
+        for i, (name, b, n, hz, series, lr, scale) in enumerate(configs):
+            noise = Pareto(C.ALPHA, scale)
+            sgd = HeavyTailedSGD(land, lr, noise, truncation=b, bounds=C.default_bounds())
+            predicted = theory.predicted_mean_exit_time(basin, noise, lr, b, grad=land)
+            base = {"group": name, "truncation": b, "l_star": theory.jumps_needed(basin.width, b), "series": series,
+                    "lr": lr, "scale": scale, "predicted": predicted,
+                    "indicator": theory.asymptotic_regime_indicator(basin, noise, lr, grad=land)}
+            seed = np.random.SeedSequence(args.seed, spawn_key=(1_000 + i,))  # apart from the lr study's seeds
+            runs = [("importance", n, lambda: V.importance_mean_exit_time(sgd, basin, n, hz, seed, args.threads))]
+            if DIRECT_EXITS[k] * predicted <= DIRECT_BUDGET[k]:
+                censor = int(20 * predicted) + 1000
+                runs.append(("direct", DIRECT_EXITS[k],
+                             lambda: V.direct_mean_exit_time(sgd, basin, DIRECT_EXITS[k], censor, seed, args.threads)))
+            for method, size, run in runs:
+                timer = C.Timer()
+                mean, se, caveat = run()
+                pts.append({**base, "method": method, "samples": size, "mean": mean, "stderr": se,
+                            "ratio": mean / predicted, "ratio_stderr": se / predicted, "caveat": caveat,
+                            "seconds": timer()})
+            bar.update(1)
+    fits = []
+    for name, *_ in STUDY:
+        for series in ("scale", "lr", "both"):
+            sel = [p for p in pts if p["group"] == name and p["method"] == "importance"
+                   and series in (p["series"], "both")]
+            if not sel:
+                continue
+            f = V.fit_gap([p["indicator"] for p in sel], [p["ratio"] for p in sel], [p["ratio_stderr"] for p in sel])
+            last = min(sel, key=lambda p: p["indicator"])
+            fits.append({"regime": name, "series": series, **f, "smallest_indicator": last["indicator"],
+                         "ratio_there": last["ratio"], "ratio_stderr_there": last["ratio_stderr"]})
+    return pts, fits
+
+
+def plot(path, pts: list[dict], slopes: list[dict], study_pts: list[dict] | None = None) -> None:
+    """Mean exit time with the theory lines (log-log), measured / theory, and (with ``study_pts``) the study."""
     plt = C.pyplot()
     with plt.rc_context(C.RC):
-        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.3), gridspec_kw={"width_ratios": [1.3, 1]})
+        ncol = 3 if study_pts else 2
+        fig, axes = plt.subplots(1, ncol, figsize=(3.6 * ncol + 0.4, 3.4),
+                                 gridspec_kw={"width_ratios": [1.3, 1, 1.3][:ncol]})
+        ax, ax2 = axes[0], axes[1]
         for sl in slopes:
             name = sl["regime"]
             sel = [p for p in pts if p["regime"] == name]
@@ -125,7 +199,16 @@ def plot(path, pts: list[dict], slopes: list[dict]) -> None:
         ax.set_title("(a) mean exit time from the wide basin $(-2.6,-0.4)$", loc="left")
         ax2.axhline(1.0, color="0.3", ls="--", lw=0.9)
         ax2.set(xscale="log", xlabel="learning rate lr", ylabel=r"measured / $1/(q\,\lambda_b)$", ylim=(0, 1.25))
-        ax2.set_title("(b) constant: measured mean over theory", loc="left")
+        ax2.set_title("(b) constant at scale 0.1: measured / theory", loc="left")
+        if study_pts:
+            V.ratio_panel(axes[2], study_pts, [(name, f"$l^*={name[-1]}$ ($b={b:g}$)", C.COLORS[name])
+                                               for name, b, *_ in STUDY],
+                          title="(c) the constant converges as moderate jumps vanish",
+                          ylabel=r"measured / $1/(q\,\lambda_b)$")
+            axes[2].set_ylim(0, 1.3)
+            axes[2].legend(loc="lower right", fontsize=6)
+            axes[2].text(0.02, 0.03, "filled: importance sampling\nopen: direct simulation",
+                         transform=axes[2].transAxes, fontsize=6.5, va="bottom")
         lrs = sorted({p["lr"] for p in pts})
         for a in (ax, ax2):
             a.set_xticks(lrs, [f"{v:g}" for v in lrs])
@@ -133,10 +216,13 @@ def plot(path, pts: list[dict], slopes: list[dict]) -> None:
         fig.suptitle(r"Truncated heavy-tailed SGD (Pareto noise, $\alpha=1.5$, scale 0.1): "
                      r"$E\,\tau \propto \mathrm{lr}^{-(1+l^*(\alpha-1))}$ steps, $l^*=\lceil r/b\rceil$, $r=1.1$",
                      fontsize=10)
-        fig.tight_layout(rect=(0, 0.17, 1, 1))
+        fig.tight_layout(rect=(0, 0.22 if study_pts else 0.17, 1, 1))
+        if study_pts:
+            fig.text(0.5, 0.005, CAPTION, ha="center", va="bottom", fontsize=7.5, style="italic", wrap=True)
         h, l = ax.get_legend_handles_labels()
         h, l = h[2:] + h[:2], l[2:] + l[:2]  # data first, then the two theory entries
-        fig.legend(h, l, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.0), columnspacing=1.5)
+        fig.legend(h, l, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.06 if study_pts else 0.0),
+                   columnspacing=1.5)
         fig.savefig(path)
         plt.close(fig)
 
@@ -171,12 +257,27 @@ def main(args: argparse.Namespace) -> int:
                     f"{s['slope']:.3f} +- {s['slope_stderr']:.3f}", f"{s['slope_theory']:.2f}",
                     f"{s['difference']:+.3f}", str(s["exits"]), f"{s['particle_steps']:.2g}", f"{s['seconds']:.1f}"]
                    for s in slopes])
+    spts, fits = study(args)
+    C.print_table("convergence study: measured / 1/(q lambda_b) against asymptotic_regime_indicator",
+                  ["regime", "series", "lr", "scale", "indicator", "method", "samples", "theory", "ratio", "+-",
+                   "sec", "caveat"],
+                  [[p["group"], p["series"], f"{p['lr']:g}", f"{p['scale']:g}", f"{p['indicator']:.2e}", p["method"],
+                    str(p["samples"]), f"{p['predicted']:.3g}", f"{p['ratio']:.3f}", f"{p['ratio_stderr']:.3f}",
+                    f"{p['seconds']:.1f}", p["caveat"]] for p in spts])
+    C.print_table("gap 1 - ratio = c * indicator^gamma (weighted fit over points whose gap exceeds 2 s.e.)",
+                  ["regime", "series", "points", "gamma", "+-", "c", "smallest indicator", "ratio there"],
+                  [[f["regime"], f["series"], str(f["points"]), f"{f['gamma']:.3f}", f"{f['gamma_stderr']:.3f}",
+                    f"{f['c']:.3g}", f"{f['smallest_indicator']:.2e}",
+                    f"{f['ratio_there']:.3f} +- {f['ratio_stderr_there']:.3f}"] for f in fits])
+    print(f"\n{CAPTION}")
+    C.write_csv(out / "exit_times_convergence.csv", spts)
     C.write_csv(out / "exit_times.csv", pts)
     C.write_json(out / "exit_times.json", {
         "command": "exit-times", "quick": args.quick, "seed": args.seed, "landscape_points": C.POINTS,
         "landscape_scale": land.scale, "bounds": C.default_bounds(), "alpha": noise.alpha,
         "noise_scale": noise.scale, "basin": [basin.lo, basin.minimum, basin.hi], "points": pts, "slopes": slopes,
-        "seconds": timer()})
-    plot(out / "exit_times.png", pts, slopes)
-    print(f"\nwrote {out / 'exit_times.png'}, exit_times.csv, exit_times.json ({timer():.1f} s)")
+        "convergence": {"points": spts, "fits": fits, "caption": CAPTION}, "seconds": timer()})
+    plot(out / "exit_times.png", pts, slopes, spts)
+    print(f"\nwrote {out / 'exit_times.png'}, exit_times.csv, exit_times_convergence.csv, exit_times.json "
+          f"({timer():.1f} s)")
     return 0

@@ -9,8 +9,17 @@ run for ``horizon / lambda_b(lr)`` steps; positions are recorded 2000 times per 
 to a basin, narrow visits are attributed to the last wide minimum, and the rate i -> j is (transitions i -> j)
 / (time spent at i), in units of 1/lambda_b(lr).
 
-Writes ``markov_chain.png`` (rates against lr beside Q; sojourn-time survival beside Exp(-Q_ii)),
-``markov_chain.csv`` (one row per lr and transition) and ``markov_chain.json``.
+Why the simulated rates exceed Q at noise scale 0.1: Q_ij = (exit rate of i toward j) x (share of the landings
+that end at j), and the exit rate of a wide minimum (l* = 2) is 1.9-2.1x its limit q lambda_b at scale 0.1,
+where moderate jumps still help (see ``htsgd reproduce exit-times``, panel (c)). Panel (c) here measures, for
+both wide minima, the exit rate over ``q lambda_b`` against ``asymptotic_regime_indicator``: over the learning
+rates simulated (direct) and down a series of noise scales (importance sampling), where it reaches 1, and
+lists the chain's rates with that factor divided out. Panel (d) sets the time fractions beside the stationary
+law of Q.
+
+Writes ``markov_chain.png`` (rates against lr beside Q; sojourn-time survival beside Exp(-Q_ii); exit-rate
+convergence; time fractions beside the stationary law), ``markov_chain.csv`` (one row per lr and transition),
+``markov_chain_convergence.csv`` and ``markov_chain.json``.
 """
 from __future__ import annotations
 
@@ -20,13 +29,22 @@ import numpy as np
 
 from .. import theory
 from ..dynamics import HeavyTailedSGD
+from ..noise import Pareto
 from . import _common as C
+from . import convergence as V
 
 LRS_FULL, LRS_QUICK = (0.08, 0.04, 0.02, 0.01), (0.08, 0.04)
 PARTICLES_FULL, PARTICLES_QUICK = 400, 200
 HORIZON = 2.0  # run length in units of 1/lambda_b(lr)
 RECORDS = 2000  # recorded positions per particle: chain-time resolution HORIZON / RECORDS
 CHUNK = 50
+STUDY_LR = 0.04  # learning rate of the noise-scale series of the exit-rate study
+SCALES_FULL, SCALES_QUICK = (0.1, 0.03, 0.01, 0.003, 0.001), (0.1, 0.01, 0.001)
+STUDY_SAMPLES = (200_000, 30_000)  # importance samples per point (full, quick)
+#: What the reader sees in panels (c) and (d), printed under the figure and in the output.
+CAPTION = ("(c): exit rate of each wide minimum over its limit q lambda_b against the indicator of moderate jumps: "
+           "about 2 at scale 0.1 (hence rates above Q in (a)),\n1 once moderate jumps vanish; "
+           "(d): time fractions beside the stationary law of Q.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,12 +152,56 @@ def simulate(args: argparse.Namespace) -> tuple[list[dict], dict, "theory.Markov
     return records, sojourns, chain
 
 
-def plot(path, records: list[dict], sojourns: dict, chain) -> None:
-    """Two panels: rates against lr beside Q; survival of the sojourn times beside exp(Q_ii t)."""
+def exit_rate_study(args: argparse.Namespace, chain) -> list[dict]:
+    """Exit rate of each wide minimum over ``q lambda_b`` against the indicator.
+
+    The noise-scale series at ``lr = STUDY_LR`` by importance sampling; at the default scale also by direct
+    simulation (the overlap). The rate is ``1 / E tau``; ``q`` the wide basin's exit constant with ``b``.
+    """
+    land = C.default_landscape()
+    basins = land.basins()
+    k = 1 if args.quick else 0
+    pts = []
+    grid = SCALES_QUICK if args.quick else SCALES_FULL
+    with C.progress(len(grid) * len(chain.wide), "exit-rate study", args) as bar:
+        for w, idx in enumerate(chain.wide):
+            basin = basins[int(idx)]
+            for i, scale in enumerate(grid):
+                noise = Pareto(C.ALPHA, scale)
+                sgd = HeavyTailedSGD(land, STUDY_LR, noise, truncation=C.GLOBAL_TRUNCATION, bounds=C.default_bounds())
+                predicted = theory.predicted_mean_exit_time(basin, noise, STUDY_LR, C.GLOBAL_TRUNCATION, grad=land)
+                base = {"group": f"{basin.minimum:g}", "minimum": basin.minimum, "series": "scale", "lr": STUDY_LR,
+                        "scale": scale, "predicted_mean_exit": predicted,
+                        "indicator": theory.asymptotic_regime_indicator(basin, noise, STUDY_LR, grad=land)}
+                seed = np.random.SeedSequence(args.seed, spawn_key=(2_000 + 100 * w + i,))
+                runs = [("importance", STUDY_SAMPLES[k],
+                         lambda: V.importance_mean_exit_time(sgd, basin, STUDY_SAMPLES[k], (5.0, 20.0), seed,
+                                                             args.threads))]
+                if scale == C.NOISE_SCALE:
+                    n = 1000 if not args.quick else 300
+                    runs.append(("direct", n, lambda: V.direct_mean_exit_time(sgd, basin, n, int(20 * predicted) + 1000,
+                                                                              seed, args.threads)))
+                for method, size, run in runs:
+                    timer = C.Timer()
+                    mean, se, caveat = run()
+                    # rate / (q lambda_b) = predicted mean / measured mean; delta-method error
+                    pts.append({**base, "method": method, "samples": size, "mean_exit": mean, "stderr": se,
+                                "ratio": predicted / mean, "ratio_stderr": predicted * se / mean ** 2,
+                                "caveat": caveat, "seconds": timer()})
+                bar.update(1)
+    return pts
+
+
+def plot(path, records: list[dict], sojourns: dict, chain, study_pts: list[dict] | None = None) -> None:
+    """Rates against lr beside Q; sojourn-time survival beside exp(Q_ii t); exit-rate convergence; occupancy."""
     plt = C.pyplot()
     cols = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
     with plt.rc_context(C.RC):
-        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.2))
+        if study_pts:
+            fig, grid = plt.subplots(2, 2, figsize=(7.6, 6.6))
+            (ax, ax2), (ax3, ax4) = grid
+        else:
+            fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.2))
         pairs = sorted({(r["from"], r["to"]) for r in records})
         for c, (a, b) in zip(cols, pairs):
             sel = [r for r in records if (r["from"], r["to"]) == (a, b)]
@@ -168,9 +230,33 @@ def plot(path, records: list[dict], sojourns: dict, chain) -> None:
         ax2.set_ylim(5e-3, 1.2)
         ax2.legend(loc="lower right", fontsize=6.5)
         ax2.set_title(f"(b) sojourn times, lr = {sojourns['lr']:g}", loc="left")
+        if study_pts:
+            V.ratio_panel(ax3, study_pts, [(f"{m:g}", f"from {m:g}", c) for c, m in zip(cols, chain.minima)],
+                          title="(c) exit rate of each wide minimum / $q\\,\\lambda_b$",
+                          ylabel=r"exit rate / $q\,\lambda_b$")
+            ax3.set_xlabel("asymptotic_regime_indicator", fontsize=8)
+            ax3.legend(loc="upper right", fontsize=6)
+            lrs = sorted({r["lr"] for r in records})
+            width = 0.8 / (len(lrs) + 1)
+            for j, lr in enumerate(lrs):
+                occ = [next(r["occupancy_from"] for r in records if r["lr"] == lr and r["from"] == m)
+                       for m in chain.minima]
+                ax4.bar(np.arange(len(chain.minima)) + (j - len(lrs) / 2) * width, occ, width,
+                        color=str(0.3 + 0.5 * j / max(len(lrs) - 1, 1)), label=f"time fraction, lr {lr:g}")
+            pi = theory.stationary_distribution(chain.Q)
+            ax4.bar(np.arange(len(chain.minima)) + (len(lrs) / 2) * width, pi, width, color="#E69F00",
+                    label="stationary law of $Q$")
+            ax4.set_xticks(range(len(chain.minima)), [f"minimum {m:g}" for m in chain.minima])
+            ax4.set(ylabel="fraction of time", ylim=(0, 1))
+            ax4.legend(loc="upper right", fontsize=6.5)
+            ax4.set_title("(d) time fractions beside the stationary law", loc="left")
         fig.suptitle(r"Truncated heavy-tailed SGD ($b=0.8$, Pareto $\alpha=1.5$, scale 0.1) as a Markov chain "
                      "on the wide minima", fontsize=9.5)
-        fig.tight_layout()
+        if study_pts:
+            fig.tight_layout(rect=(0, 0.05, 1, 1))
+            fig.text(0.5, 0.005, CAPTION, ha="center", va="bottom", fontsize=7, style="italic", wrap=True)
+        else:
+            fig.tight_layout()
         fig.savefig(path)
         plt.close(fig)
 
@@ -193,12 +279,39 @@ def main(args: argparse.Namespace) -> int:
                     f"{r['rate']:.4f}", f"{r['rate_stderr']:.4f}", f"{r['Q']:.4f}", f"{r['ratio']:.3f}",
                     f"{r['occupancy_from']:.3f}", f"{r['stationary_from']:.3f}", f"{r['narrow_fraction']:.4f}",
                     f"{r['seconds']:.1f}"] for r in records])
+    occupancy = {(r["lr"], r["from"]): r["occupancy_from"] for r in records}
+    C.print_table("time fractions at the wide minima beside the stationary law of Q",
+                  ["lr", *[f"at {m:g}" for m in chain.minima]],
+                  [[f"{lr:g}", *[f"{occupancy[(lr, m)]:.3f}" for m in chain.minima]]
+                   for lr in sorted({r["lr"] for r in records}, reverse=True)]
+                  + [["stationary", *[f"{p:.3f}" for p in pi]]])
+    spts = exit_rate_study(args, chain)
+    C.print_table("exit rate of each wide minimum over q lambda_b against asymptotic_regime_indicator",
+                  ["from", "lr", "scale", "indicator", "method", "samples", "rate / q lambda_b", "+-", "sec",
+                   "caveat"],
+                  [[p["group"], f"{p['lr']:g}", f"{p['scale']:g}", f"{p['indicator']:.2e}", p["method"],
+                    str(p["samples"]), f"{p['ratio']:.3f}", f"{p['ratio_stderr']:.3f}", f"{p['seconds']:.1f}",
+                    p["caveat"]] for p in spts])
+    # the chain's simulated rates with the exit-rate factor at the same (lr, scale 0.1) divided out
+    factor = {p["minimum"]: p["ratio"] for p in spts if p["method"] == "direct"}
+    rows = []
+    for r in (r for r in records if r["lr"] == STUDY_LR):
+        f = factor.get(r["from"], float("nan"))
+        rows.append([f"{r['lr']:g}", f"{r['from']:g}", f"{r['to']:g}", f"{r['ratio']:.3f}", f"{f:.3f}",
+                     f"{r['ratio'] / f:.3f}"])
+    if rows:
+        C.print_table(f"simulated rate / Q, and divided by the exit-rate factor measured at lr {STUDY_LR:g}, scale "
+                      f"{C.NOISE_SCALE:g} (what remains: exit sides and landings)",
+                      ["lr", "from", "to", "rate / Q", "exit-rate factor", "remaining ratio"], rows)
+    print(f"\n{CAPTION}")
+    C.write_csv(out / "markov_chain_convergence.csv", spts)
     C.write_csv(out / "markov_chain.csv", records)
     C.write_json(out / "markov_chain.json", {
         "command": "markov-chain", "quick": args.quick, "seed": args.seed, "landscape_points": C.POINTS,
         "landscape_scale": land.scale, "bounds": C.default_bounds(), "alpha": C.ALPHA, "noise_scale": C.NOISE_SCALE,
         "truncation": C.GLOBAL_TRUNCATION, "horizon": HORIZON, "wide_minima": chain.minima, "Q": chain.Q,
-        "stationary": pi, "records": records, "seconds": timer()})
-    plot(out / "markov_chain.png", records, sojourns, chain)
+        "stationary": pi, "records": records, "convergence": {"points": spts, "caption": CAPTION},
+        "seconds": timer()})
+    plot(out / "markov_chain.png", records, sojourns, chain, spts)
     print(f"\nwrote {out / 'markov_chain.png'}, markov_chain.csv, markov_chain.json ({timer():.1f} s)")
     return 0

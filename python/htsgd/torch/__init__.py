@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
 from ._functional import heavy_tailed_sgd, noisy_gradients
 from .noise import fill_noise_, fill_noise_batch_, sample_noise
 from .optimizer import HeavyTailedSGD
+from .tail_index import GradientNoiseTailIndex, gradient_noise_tail_index
 from .sharpness import EigenEstimate, Estimate, expected_sharpness, hessian_trace, top_hessian_eigenvalue
 from .truncation import phi_b
 
@@ -31,6 +32,8 @@ __all__ = [
     "expected_sharpness",
     "fill_noise_",
     "fill_noise_batch_",
+    "GradientNoiseTailIndex",
+    "gradient_noise_tail_index",
     "heavy_tailed_sgd",
     "hessian_trace",
     "noisy_gradients",
