@@ -36,7 +36,8 @@ from scipy import stats
 
 FAMILY_FALSE_ALARM = 1e-3
 MAX_CHECKS = 2000
-Z = float(stats.norm.isf(FAMILY_FALSE_ALARM / (2 * MAX_CHECKS)))  # two-sided Bonferroni: 5.03
+PER_CHECK_FALSE_ALARM = FAMILY_FALSE_ALARM / MAX_CHECKS  # Bonferroni: 5e-7
+Z = float(stats.norm.isf(PER_CHECK_FALSE_ALARM / 2))  # two-sided: 5.03
 MIN_VARIANCE_COUNT = 100.0
 
 
@@ -95,6 +96,11 @@ def assert_agree(a, b, what: str = "", z: float = Z) -> float:
 def assert_resolves(stderr: float, effect: float, what: str = "", z: float = Z) -> None:
     """The test can fail: an error of size ``effect`` would stand more than ``z`` standard errors out."""
     assert z * stderr < abs(effect), f"{what}: {z:.2f} x stderr {stderr:.3g} does not resolve {effect:.3g}"
+
+
+def assert_pvalue(pvalue: float, what: str = "") -> None:
+    """A goodness-of-fit test (KS, chi-square) passes at the suite's per-check false-alarm rate."""
+    assert pvalue >= PER_CHECK_FALSE_ALARM, f"{what}: p-value {pvalue:.3g} < {PER_CHECK_FALSE_ALARM:.3g}"
 
 
 def mean_and_stderr(x: np.ndarray) -> tuple[float, float]:
