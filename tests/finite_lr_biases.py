@@ -19,6 +19,7 @@ import numpy as np
 import htsgd
 from htsgd import landscapes as L
 from htsgd import theory
+from htsgd.reproduce import _common as C
 from stats_helpers import Bias, fit_slope
 
 NOISE = htsgd.Pareto(1.5, 0.2)
@@ -30,6 +31,13 @@ L1_MEAN = Bias(-0.1588, 0.0042, f"{SOURCE}: 40000 exits")
 # q split (absolute), and the relative bias of the mean exit time.
 SIDE_LEFT = Bias(0.0138, 0.0024, f"{SOURCE}: 40000 exits")
 SIDE_MEAN = Bias(-0.0947, 0.0045, f"{SOURCE}: 40000 exits")
+# `htsgd demo` (the same double well, noise and b): the l* = 1 mean at each of the tests' learning rates.
+DEMO_L1_MEAN = {0.1: Bias(-0.1825, 0.0041, f"{SOURCE}: 40000 exits"), 0.05: L1_MEAN}
+# `htsgd reproduce exit-times` (htsgd.reproduce._common's landscape and noise, b = 1.5, censored at 5x the
+# prediction as there): the l* = 1 mean at the quick mode's learning rates.
+REPRODUCE_L1_MEAN = {0.04: Bias(-0.0955, 0.0143, f"{SOURCE}: 4000 exits"),
+                     0.02: Bias(-0.0646, 0.0148, f"{SOURCE}: 4000 exits"),
+                     0.01: Bias(-0.0696, 0.0147, f"{SOURCE}: 4000 exits")}
 # Fitted log-log slope minus -(1 + l*(alpha - 1)) (untruncated: -alpha) on the tests' lr grids (absolute).
 SLOPES = {
     "l*=1": ((1.5, (0.1, 0.05, 0.02), 1000), Bias(-0.0268, 0.0087, f"{SOURCE}: 10000 exits per lr")),
@@ -60,6 +68,17 @@ def main() -> None:
     pred = theory.predicted_mean_exit_time(basin, NOISE, 0.05, 1.5, grad=dw.grad)
     m = exit_estimates(dw, 0.05, NOISE, 1.5, 1.0, (0.0, math.inf), 40_000, np.random.SeedSequence(2026, spawn_key=(1,)))[1]
     print(f"l*=1 mean: {m.value / pred - 1:+.4f} +- {m.stderr / pred:.4f}   recorded {L1_MEAN}")
+    pred = theory.predicted_mean_exit_time(basin, NOISE, 0.1, 1.5, grad=dw.grad)
+    m = exit_estimates(dw, 0.1, NOISE, 1.5, 1.0, (0.0, math.inf), 40_000, np.random.SeedSequence(2026, spawn_key=(3,)))[1]
+    print(f"demo lr 0.1 mean: {m.value / pred - 1:+.4f} +- {m.stderr / pred:.4f}   recorded {DEMO_L1_MEAN[0.1]}")
+    land, noise = C.default_landscape(), C.default_noise()
+    wide = land.basins()[C.EXIT_BASIN]
+    for lr, bias in REPRODUCE_L1_MEAN.items():
+        pred = theory.predicted_mean_exit_time(wide, noise, lr, 1.5, grad=land)
+        sgd = htsgd.HeavyTailedSGD(land, lr, noise, truncation=1.5, bounds=C.default_bounds())
+        m = sgd.exit_times(wide.minimum, (wide.lo, wide.hi), 4000, int(5 * pred) + 1000,
+                           rng=np.random.SeedSequence(2026, spawn_key=(4,))).mean()
+        print(f"reproduce lr {lr} mean: {m.value / pred - 1:+.4f} +- {m.stderr / pred:.4f}   recorded {bias}")
     land = L.CriticalPoints([-1.4, -0.6, 0.0, 0.8, 1.6])
     mid, noise = land.basins()[1], htsgd.Pareto(1.5, 0.1)
     et, m = exit_estimates(land, 0.05, noise, 1.0, 0.0, (mid.lo, mid.hi), 40_000,
