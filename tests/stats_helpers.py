@@ -5,6 +5,7 @@ gives, and fails when the standardised difference exceeds one threshold ``Z``:
 
 * ``assert_frequency``: a frequency ``k / n`` against a probability ``p`` (binomial band, sigma from ``p``);
 * ``assert_z`` / ``assert_agree``: two estimates, each with its standard error (an exact reference has 0);
+  ``assert_above``: one estimate resolved above another (an ordering the theory predicts);
 * ``fit_slope`` / ``assert_slope``: a weighted least-squares slope of ``log y`` on ``log x`` with its
   standard error (per-point errors by the delta method), against a predicted slope;
 * ``Bias``: where a theory is only asymptotic and its finite-size error is known (for example the mean
@@ -91,6 +92,13 @@ def assert_z(a: float, se_a: float, b: float, se_b: float = 0.0, what: str = "",
 def assert_agree(a, b, what: str = "", z: float = Z) -> float:
     """z-test of two estimates that carry ``.value`` and ``.stderr`` (results of htsgd)."""
     return assert_z(a.value, a.stderr, b.value, b.stderr, what=what, z=z)
+
+
+def assert_above(a: float, se_a: float, b: float, se_b: float = 0.0, what: str = "", z: float = Z) -> float:
+    """``a`` exceeds ``b`` by more than ``z`` combined standard errors (a one-sided, resolved ordering)."""
+    score = z_score(a, se_a, b, se_b)
+    assert score > z, f"{what}: {a:.6g} +- {se_a:.2g} not above {b:.6g} +- {se_b:.2g}: z = {score:+.2f} (> {z:.2f})"
+    return score
 
 
 def assert_resolves(stderr: float, effect: float, what: str = "", z: float = Z) -> None:
