@@ -66,10 +66,12 @@ def main() -> None:
     dw = L.DoubleWell()
     (basin,) = dw.basins(domain=(0.0, math.inf))
     pred = theory.predicted_mean_exit_time(basin, NOISE, 0.05, 1.5, grad=dw.grad)
-    m = exit_estimates(dw, 0.05, NOISE, 1.5, 1.0, (0.0, math.inf), 40_000, np.random.SeedSequence(2026, spawn_key=(1,)))[1]
+    m = exit_estimates(dw, 0.05, NOISE, 1.5, 1.0, (0.0, math.inf), 40_000,
+                       np.random.SeedSequence(2026, spawn_key=(1,)))[1]
     print(f"l*=1 mean: {m.value / pred - 1:+.4f} +- {m.stderr / pred:.4f}   recorded {L1_MEAN}")
     pred = theory.predicted_mean_exit_time(basin, NOISE, 0.1, 1.5, grad=dw.grad)
-    m = exit_estimates(dw, 0.1, NOISE, 1.5, 1.0, (0.0, math.inf), 40_000, np.random.SeedSequence(2026, spawn_key=(3,)))[1]
+    m = exit_estimates(dw, 0.1, NOISE, 1.5, 1.0, (0.0, math.inf), 40_000,
+                       np.random.SeedSequence(2026, spawn_key=(3,)))[1]
     print(f"demo lr 0.1 mean: {m.value / pred - 1:+.4f} +- {m.stderr / pred:.4f}   recorded {DEMO_L1_MEAN[0.1]}")
     land, noise = C.default_landscape(), C.default_noise()
     wide = land.basins()[C.EXIT_BASIN]

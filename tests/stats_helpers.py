@@ -15,10 +15,10 @@ gives, and fails when the standardised difference exceeds one threshold ``Z``:
 
 Why ``Z`` ~ 5: the seeds are fixed, so a run is deterministic; a false alarm can only come when the random
 streams legitimately change (a new sampler, kernel or seed) and the whole suite draws afresh. With at most
-``MAX_CHECKS`` statistical checks in one run of the suite (about 700 are made today, ``pytest -m ''``), a
-Bonferroni split of a family-wise false-alarm rate ``FAMILY_FALSE_ALARM = 1e-3`` gives a two-sided
-per-check rate of ``2.5e-7``, i.e. ``Z = 5.03``. A correct implementation then fails somewhere in the suite
-at most once in a thousand re-draws, and an error of a few standard errors still fails.
+``MAX_CHECKS`` statistical checks in one run of the suite (about 300 are made today), a
+Bonferroni split of a family-wise false-alarm rate ``FAMILY_FALSE_ALARM = 1e-3`` gives a per-check rate of
+``5e-7`` (``2.5e-7`` per side), i.e. ``Z = 5.03``. A correct implementation then fails somewhere in the suite
+at most once in a thousand re-draws, while an error of ``Z + 1 ~ 6`` standard errors fails 84% of the time.
 
 Every check also asserts that it *can* fail: a binomial band must be narrower than the probability it
 tests, and ``assert_resolves`` states the smallest effect a test is meant to catch. A binomial band needs
