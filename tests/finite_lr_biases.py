@@ -7,7 +7,7 @@ a point or two off the ``q`` split, and the untruncated slope is steeper than ``
 estimate with the prediction *plus* this bias, each with its standard error (tests/stats_helpers.py).
 
 Each bias below was measured by an independent simulation: the test's setting, another seed and 10x the
-exits. ``python tests/finite_lr_biases.py`` measures them again (about 4 minutes on 2 cores) and prints them
+exits. ``python tests/finite_lr_biases.py`` measures them again (about 8 minutes on 2 cores) and prints them
 beside the recorded values.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ import htsgd
 from htsgd import landscapes as L
 from htsgd import theory
 from htsgd.reproduce import _common as C
+from htsgd.reproduce import sharp_minima
 from stats_helpers import Bias, fit_slope
 
 NOISE = htsgd.Pareto(1.5, 0.2)
@@ -38,6 +39,11 @@ DEMO_L1_MEAN = {0.1: Bias(-0.1825, 0.0041, f"{SOURCE}: 40000 exits"), 0.05: L1_M
 REPRODUCE_L1_MEAN = {0.04: Bias(-0.0955, 0.0143, f"{SOURCE}: 4000 exits"),
                      0.02: Bias(-0.0646, 0.0148, f"{SOURCE}: 4000 exits"),
                      0.01: Bias(-0.0696, 0.0147, f"{SOURCE}: 4000 exits")}
+# `htsgd reproduce sharp-minima`, untruncated noise: the fraction of time in narrow basins minus the stationary
+# narrow mass of the limiting chain (absolute), at every learning rate of the quick and full modes.
+SHARP_MINIMA_UNTRUNCATED = {lr: Bias(v, se, f"{SOURCE}: 600 particles") for lr, v, se in (
+    (0.08, -0.0057, 0.0019), (0.04, -0.0121, 0.0017), (0.02, -0.0159, 0.0013), (0.01, -0.0171, 0.0011),
+    (0.005, -0.0165, 0.0010))}
 # Fitted log-log slope minus -(1 + l*(alpha - 1)) (untruncated: -alpha) on the tests' lr grids (absolute).
 SLOPES = {
     "l*=1": ((1.5, (0.1, 0.05, 0.02), 1000), Bias(-0.0268, 0.0087, f"{SOURCE}: 10000 exits per lr")),
@@ -81,6 +87,15 @@ def main() -> None:
         m = sgd.exit_times(wide.minimum, (wide.lo, wide.hi), 4000, int(5 * pred) + 1000,
                            rng=np.random.SeedSequence(2026, spawn_key=(4,))).mean()
         print(f"reproduce lr {lr} mean: {m.value / pred - 1:+.4f} +- {m.stderr / pred:.4f}   recorded {bias}")
+    basins = land.basins()
+    narrow, _ = C.narrow_wide(basins, C.GLOBAL_TRUNCATION)
+    pi = theory.stationary_distribution(theory.markov_chain_generator(basins, C.ALPHA, None, grad=land).Q)[narrow].sum()
+    for lr, bias in SHARP_MINIMA_UNTRUNCATED.items():
+        occ = sharp_minima._sgd("untruncated", lr).run(np.repeat(land.minima, 120), sharp_minima.horizon_steps(lr),
+                                                       rng=np.random.SeedSequence(2026, spawn_key=(5,))).occupancy
+        frac = occ[:, narrow].sum(axis=1) / occ.sum(axis=1)
+        print(f"sharp minima lr {lr}: {frac.mean() - pi:+.4f} +- {frac.std(ddof=1) / math.sqrt(frac.size):.4f}"
+              f"   recorded {bias}")
     land = L.CriticalPoints([-1.4, -0.6, 0.0, 0.8, 1.6])
     mid, noise = land.basins()[1], htsgd.Pareto(1.5, 0.1)
     et, m = exit_estimates(land, 0.05, noise, 1.0, 0.0, (mid.lo, mid.hi), 40_000,
