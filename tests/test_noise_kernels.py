@@ -21,7 +21,7 @@ from scipy import stats
 
 from htsgd import _core
 from philox_reference import half_block_uniforms, sampling_blocks, u01_open
-from stats_helpers import Z, assert_frequency
+from stats_helpers import assert_frequency, assert_z
 
 EPS = 2.0**-52
 LD_PI = np.arccos(np.longdouble(-1.0))
@@ -146,8 +146,9 @@ def test_variates_sharing_a_block_are_independent(law, alpha):
     z = _fill(law, alpha, 1.0, 80, n)
     first, second = z[0::2], z[1::2]
     m = first.size
+    # Spearman's rho of independent pairs: mean 0, standard error 1 / sqrt(m - 1)
     rho = stats.spearmanr(first, second).statistic
-    assert abs(rho) <= Z / np.sqrt(m), rho
+    assert_z(rho, 1 / np.sqrt(m - 1), 0.0, what="Spearman rho")
     assert_frequency(int(np.count_nonzero(np.signbit(first) == np.signbit(second))), m, 0.5, what="same sign")
     rho_abs = stats.spearmanr(np.abs(first), np.abs(second)).statistic
-    assert abs(rho_abs) <= Z / np.sqrt(m), rho_abs
+    assert_z(rho_abs, 1 / np.sqrt(m - 1), 0.0, what="Spearman rho of |Z|")

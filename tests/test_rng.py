@@ -1,4 +1,9 @@
 """The counter-based engine: Philox known answers, seeding conventions, reproducibility."""
+import hashlib
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -63,6 +68,12 @@ def test_sample_is_reproducible_and_thread_count_free():
     a = law.sample(100_000, rng=3)
     b = law.sample((1000, 100), rng=np.random.SeedSequence(3))
     assert np.array_equal(a, b.reshape(-1))
+    # sample() runs on every core (OMP_NUM_THREADS respected): 1 and 3 threads give the same bits
+    script = ("import hashlib, htsgd; "
+              "print(hashlib.sha256(htsgd.Pareto(1.5).sample(100_000, rng=3).tobytes()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", script], env=dict(os.environ, OMP_NUM_THREADS=str(t)),
+                              capture_output=True, text=True, check=True).stdout.strip() for t in (1, 3)}
+    assert digests == {hashlib.sha256(a.tobytes()).hexdigest()}
 
 
 def test_fill_noise_is_independent_of_threads_and_counter_addressed():

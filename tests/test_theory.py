@@ -10,6 +10,7 @@ from scipy.integrate import quad
 from scipy.special import spence
 
 from htsgd import theory
+from stats_helpers import assert_resolves, assert_z, mean_and_stderr
 
 ALPHA = 1.5
 finite = dict(allow_nan=False, allow_infinity=False)
@@ -167,7 +168,8 @@ def test_exit_constant_double_well_against_brute_force(b, n_jumps):
     assert theory.jumps_needed(basin.width, b) == n_jumps
     q = theory.exit_constant(basin, ALPHA, b, grad=double_well_grad)
     est, err = explicit_flow_monte_carlo(b, n_jumps)
-    assert abs(est - q) < 5 * err  # quadrature error ~1e-9 relative: the Monte Carlo error dominates
+    assert_z(est, err, q, what="brute-force q")  # quadrature error ~1e-9 relative: the Monte Carlo error dominates
+    assert_resolves(err, 0.25 * q, "brute-force q")  # an error of 25% in q would fail (l* = 3: 18% resolved)
     assert theory.exit_side_probabilities(basin, ALPHA, b, grad=double_well_grad) == (1.0, 0.0)
 
 
@@ -196,7 +198,9 @@ def test_exit_constant_l3_linear_semi_analytic():
         return np.log(j2 / A) * np.log(y) - spence(1 + y / j2)
     vol = np.where(j1 > y_lo, (F(np.maximum(j1, y_lo)) - F(y_lo)) / c**2, 0.0) * (p * delta**-ALPHA) ** 3
     q = theory.exit_constant(theory.Basin(0.0, -5.0, R), ALPHA, b, grad=lambda x: c * x)
-    assert abs(vol.mean() - q) < 5 * vol.std() / math.sqrt(vol.size)
+    mean, se = mean_and_stderr(vol)
+    assert_z(mean, se, q, what="semi-analytic q, l* = 3")
+    assert_resolves(se, 0.05 * q, "semi-analytic q, l* = 3")
 
 
 # ------------------------------------------------------------------------------------ global dynamics

@@ -10,6 +10,7 @@ pytest.importorskip("torch")
 pytest.importorskip("mnist1d")
 
 from htsgd.reproduce import deep_learning as dl  # noqa: E402
+from stats_helpers import assert_above, binomial_sigma  # noqa: E402
 
 
 def test_quick_run_writes_a_sane_table(tmp_path, capsys):
@@ -31,9 +32,11 @@ def test_quick_run_writes_a_sane_table(tmp_path, capsys):
         if int(row["diverged"]) == 0:
             assert float(row["expected_sharpness_mean"]) >= 0.0
             assert math.isfinite(float(row["hessian_trace_mean"]))
-    # the noise-free methods learn something in a few hundred steps (chance is 10%)
-    assert float(table["SGD small batch"]["test_accuracy_mean"]) > 0.2
-    assert float(table["heavy-tailed + truncation"]["test_accuracy_mean"]) > 0.15
+    # both methods learn something in a few hundred steps: the test accuracy (1000 test sequences) is resolved
+    # above chance, 10%, by the binomial band of a guessing classifier
+    for name in ("SGD small batch", "heavy-tailed + truncation"):
+        acc = float(table[name]["test_accuracy_mean"])
+        assert_above(acc, binomial_sigma(0.1, 1000), 0.1, what=f"{name} test accuracy vs chance")
     with open(tmp_path / "summary.json") as f:
         summary = json.load(f)
     assert len(summary["runs"]) == 2 * len(dl.METHODS) and summary["meta"]["quick"] is True

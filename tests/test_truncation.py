@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import htsgd
+from stats_helpers import assert_frequency
 
 finite = st.floats(min_value=-1e150, max_value=1e150, allow_nan=False, allow_infinity=False)
 rows = hnp.arrays(np.float64, st.tuples(st.integers(1, 8), st.integers(1, 6)), elements=finite)
@@ -63,10 +64,22 @@ def test_nan_passes_through():
 def test_engine_steps_never_exceed_b(b):
     # Huge noise: almost every step is clipped; |x_1 - x_0| <= b for every particle, and 1-D steps of
     # length exactly b dominate.
-    sgd = htsgd.HeavyTailedSGD(htsgd.landscapes.DoubleWell(), 0.5, htsgd.Pareto(1.2, 50.0), truncation=b)
+    noise = htsgd.Pareto(1.2, 50.0)
+    sgd = htsgd.HeavyTailedSGD(htsgd.landscapes.DoubleWell(), 0.5, noise, truncation=b)
     x1 = sgd.run(0.3, 1, n_particles=20_000, rng=1).final
     assert np.all(np.abs(x1 - 0.3) <= b * (1 + 1e-12))
-    assert np.mean(np.isclose(np.abs(x1 - 0.3), b, rtol=1e-12)) > 0.5
+    # w = d + lr Z, d = -lr f'(0.3), is clipped when Z >= (b - d)/lr or Z <= -(b + d)/lr (Z symmetric)
+    d = -0.5 * (0.3**3 - 0.3)
+
+    def upper(y):  # P(Z >= y)
+        return 0.5 * float(noise.tail(y)) if y >= 0 else 1 - 0.5 * float(noise.tail(-y))
+
+    p_clip = upper((b - d) / 0.5) + 0.5 * float(noise.tail((b + d) / 0.5))
+    more = sgd.run(0.3, 1, n_particles=180_000, rng=1, first_particle=20_000).final  # particles 20000..199999
+    steps = np.abs(np.concatenate([x1, more]) - 0.3)
+    assert np.all(steps <= b * (1 + 1e-12))
+    clipped = int(np.count_nonzero(np.isclose(steps, b, rtol=1e-12)))
+    assert_frequency(clipped, steps.size, p_clip, what="clipped steps")
 
 
 def test_engine_d_dim_steps_by_norm():
