@@ -50,7 +50,7 @@ inline void write_exit(const ExitTask<L, S>& t, std::size_t i, std::uint64_t ste
 // takes the next particle from the shared counter (LaneRefill: all lanes keep one step parity); the thread
 // returns when no particle is left.
 template <int W, int N, class L, class S>
-HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
+HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
   alignas(64) double x[W], g[W];
   alignas(64) std::uint64_t particle[W], step[W], done[W];
   StepNoise<W, N, S> noise;
@@ -114,27 +114,16 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
   }
 }
 
-// per-ISA instantiation
-template <class L, class S>
-void exit_lanes_baseline(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 2>(t);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX2 void exit_lanes_avx2(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 4>(t);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX512 void exit_lanes_avx512(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 8>(t);
-}
+struct ExitLanes {
+  template <int N, class L, class S>
+  static HTSGD_INLINE void run(const ExitTask<L, S>& t) {
+    exit_group<kLanes, N>(t);
+  }
+};
 
 template <class L, class S>
-using ExitLanesFn = void (*)(const ExitTask<L, S>&);
-
-template <class L, class S>
-ExitLanesFn<L, S> exit_lanes_for(Isa isa) {
-  return select_isa<ExitLanesFn<L, S>>(isa, &exit_lanes_baseline<L, S>, &exit_lanes_avx2<L, S>,
-                                       &exit_lanes_avx512<L, S>);
+IsaEntry<const ExitTask<L, S>&> exit_lanes_for(Isa isa) {
+  return isa_entry<ExitLanes, const ExitTask<L, S>&>(isa);
 }
 
 

@@ -249,29 +249,18 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, Group<W, N, S>& r, std::size
   }
 }
 
-template <int W, int N, class L, class S>
-HTSGD_INLINE void run_chunk(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  Group<W, N, S> r(t.step);
-  for (std::size_t g = 0; g < count; g += W) run_group<W, N>(t, r, begin + g, std::min<std::size_t>(W, count - g));
-}
+struct RunChunk {
+  template <int N, class L, class S>
+  static HTSGD_INLINE void run(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+    Group<kLanes, N, S> r(t.step);
+    for (std::size_t g = 0; g < count; g += kLanes)
+      run_group<kLanes, N>(t, r, begin + g, std::min<std::size_t>(kLanes, count - g));
+  }
+};
 
 template <class L, class S>
-void run_chunk_baseline(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 2>(t, begin, count);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX2 void run_chunk_avx2(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 4>(t, begin, count);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX512 void run_chunk_avx512(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 8>(t, begin, count);
-}
-
-template <class L, class S>
-auto run_chunk_for(Isa isa) -> void (*)(const RunTask<L, S>&, std::size_t, std::size_t) {
-  return select_isa<void (*)(const RunTask<L, S>&, std::size_t, std::size_t)>(
-      isa, &run_chunk_baseline<L, S>, &run_chunk_avx2<L, S>, &run_chunk_avx512<L, S>);
+IsaEntry<const RunTask<L, S>&, std::size_t, std::size_t> run_chunk_for(Isa isa) {
+  return isa_entry<RunChunk, const RunTask<L, S>&, std::size_t, std::size_t>(isa);
 }
 
 // ----------------------------------------------------------------------------------------- exit times
@@ -294,7 +283,7 @@ struct ExitTask {
 
 // exit_times_nd's loop on one thread's lanes, refilled from the shared counter (LaneRefill).
 template <int W, int N, class L, class S>
-HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
+HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
   using vd = typename Vec<N>::d;
   const std::size_t d = t.step.dim;
   Group<W, N, S> r(t.step);
@@ -349,23 +338,16 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
   }
 }
 
-template <class L, class S>
-void exit_lanes_baseline(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 2>(t);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX2 void exit_lanes_avx2(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 4>(t);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX512 void exit_lanes_avx512(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 8>(t);
-}
+struct ExitLanes {
+  template <int N, class L, class S>
+  static HTSGD_INLINE void run(const ExitTask<L, S>& t) {
+    exit_group<kLanes, N>(t);
+  }
+};
 
 template <class L, class S>
-auto exit_lanes_for(Isa isa) -> void (*)(const ExitTask<L, S>&) {
-  return select_isa<void (*)(const ExitTask<L, S>&)>(isa, &exit_lanes_baseline<L, S>, &exit_lanes_avx2<L, S>,
-                                                     &exit_lanes_avx512<L, S>);
+IsaEntry<const ExitTask<L, S>&> exit_lanes_for(Isa isa) {
+  return isa_entry<ExitLanes, const ExitTask<L, S>&>(isa);
 }
 
 }  // namespace lanes_nd

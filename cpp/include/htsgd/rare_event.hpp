@@ -235,7 +235,7 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
                                const ConditionedCount* count, double p_big, const RareExitParams& p, Key key,
                                std::uint32_t i, std::vector<std::int64_t>& pos, std::uint8_t& flags,
                                std::int64_t& end_step, double& end_x, const StopFlag& stop) {
-  const double lr = p.step.lr, b = p.step.truncation, plo = p.step.lo, phi = p.step.hi;
+  const double lr = p.step.lr;
   const std::int64_t T = p.horizon;
   const bool conditioned = start_sample(p, count, key, i, pos);
   double x = p.x0;
@@ -259,7 +259,7 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
       z = draw(sampler, key, Stream::Dynamics, i, static_cast<std::uint64_t>(k), 0);
       if (!p.crude) c += (p.side != 0 ? s * (lr * z) : std::fabs(lr * z)) > p.gamma;
     }
-    x = project(x + truncate(lr * (z - f.grad(x)), b), plo, phi);
+    x = update_1d(x, z, f.grad(x), p.step);
     if (!(x > p.domain_lo && x < p.domain_hi)) {
       tau = k;
       break;
@@ -420,22 +420,16 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
   }
 }
 
-template <class L>
-void run_baseline(const RareTask<L>& t) {
-  run_lanes<2>(t);
-}
-template <class L>
-HTSGD_TARGET_AVX2 void run_avx2(const RareTask<L>& t) {
-  run_lanes<4>(t);
-}
-template <class L>
-HTSGD_TARGET_AVX512 void run_avx512(const RareTask<L>& t) {
-  run_lanes<8>(t);
-}
+struct RareLanes {
+  template <int N, class L>
+  static HTSGD_INLINE void run(const RareTask<L>& t) {
+    run_lanes<N>(t);
+  }
+};
 
 template <class L>
-auto kernel_for(Isa isa) -> void (*)(const RareTask<L>&) {
-  return select_isa<void (*)(const RareTask<L>&)>(isa, &run_baseline<L>, &run_avx2<L>, &run_avx512<L>);
+IsaEntry<const RareTask<L>&> kernel_for(Isa isa) {
+  return isa_entry<RareLanes, const RareTask<L>&>(isa);
 }
 
 }  // namespace rare_lanes

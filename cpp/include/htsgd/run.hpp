@@ -127,33 +127,19 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   }
 }
 
-template <int W, int N, class L, class S>
-HTSGD_INLINE void run_chunk(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  for (std::size_t g = 0; g < count; g += W) run_group<W, N>(t, begin + g, std::min<std::size_t>(W, count - g));
-}
-
-// per-ISA instantiation
-template <class L, class S>
-void run_chunk_baseline(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 2>(t, begin, count);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX2 void run_chunk_avx2(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 4>(t, begin, count);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX512 void run_chunk_avx512(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 8>(t, begin, count);
-}
+// Particles [begin, begin + count) in groups of kLanes; instantiated per ISA by run_chunk_for.
+struct RunChunk {
+  template <int N, class L, class S>
+  static HTSGD_INLINE void run(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+    for (std::size_t g = 0; g < count; g += kLanes)
+      run_group<kLanes, N>(t, begin + g, std::min<std::size_t>(kLanes, count - g));
+  }
+};
 
 template <class L, class S>
-using RunChunkFn = void (*)(const RunTask<L, S>&, std::size_t, std::size_t);
-
-template <class L, class S>
-RunChunkFn<L, S> run_chunk_for(Isa isa) {
-  return select_isa<RunChunkFn<L, S>>(isa, &run_chunk_baseline<L, S>, &run_chunk_avx2<L, S>, &run_chunk_avx512<L, S>);
+IsaEntry<const RunTask<L, S>&, std::size_t, std::size_t> run_chunk_for(Isa isa) {
+  return isa_entry<RunChunk, const RunTask<L, S>&, std::size_t, std::size_t>(isa);
 }
-
 
 }  // namespace lanes
 
