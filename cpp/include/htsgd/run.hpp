@@ -30,19 +30,7 @@ constexpr std::size_t kBlock = 64;
 namespace lanes {
 
 template <class L, class S>
-struct RunTask {
-  const L& landscape;
-  const S& sampler;
-  const Step1D& step;
-  Key key;
-  std::uint32_t first_particle;
-  const double* x0;
-  std::size_t n;
-  std::int64_t n_steps;
-  const std::vector<double>& basin_edges;
-  const RunOutputs& out;
-  const StopFlag& stop;
-};
+using RunTask = RunTaskOf<L, S, Step1D>;
 
 // Lane bookkeeping of one step, N lanes at a time. bad: min over steps of (k if x_k is non-finite, else
 // kNever), i.e. the first non-finite step. cnt[0]: finite steps; cnt[1 + e]: finite steps with x >= edges[e]
@@ -177,8 +165,8 @@ void run_nd(const L& landscape, const S& sampler, const StepND& p, Key key, std:
 #if HTSGD_ND_LANES
   if (!scalar_reference && d <= lanes_nd::kMaxDim) {
     const lanes_nd::RunTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, n_steps, basin_edges,
-                                       n_basins, out, stop};
-    const auto kernel = lanes_nd::run_chunk_for<L, S>(isa);
+                                       out, stop, n_basins};
+    const auto kernel = isa_entry<lanes_nd::RunChunk, const lanes_nd::RunTask<L, S>&, std::size_t, std::size_t>(isa);
     constexpr std::size_t chunk = 4 * lanes_nd::kLanes;
     const auto n_chunks = static_cast<std::int64_t>((n + chunk - 1) / chunk);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(n_threads))

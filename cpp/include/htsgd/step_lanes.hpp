@@ -29,7 +29,7 @@ HTSGD_INLINE void grad_lanes(const L& f, const double* x, double* g) {
   for (int l = 0; l < W; ++l) g[l] = f.grad(x[l]);
 }
 
-#if HTSGD_VECTOR_EXT
+#if HTSGD_VECTOR_EXT && !defined(HTSGD_GENERIC_LANES)
 template <int W, int N>
 HTSGD_INLINE void grad_lanes(const CriticalPoints& f, const double* x, double* g) {
   using vd = typename Vec<N>::d;
@@ -51,7 +51,9 @@ HTSGD_INLINE void grad_lanes(const Polynomial& f, const double* x, double* g) {
     store(g + v, acc);
   }
 }
+#endif
 
+#if HTSGD_VECTOR_EXT
 // The lane vector of N doubles.
 template <int N>
 using LaneVec = typename Vec<N>::d;
