@@ -55,7 +55,7 @@ HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
     particle[l] = 0;
     step[l] = 0;
   }
-  auto advance = [&](std::uint64_t iter) {
+  auto advance = [&](std::uint64_t iter) HTSGD_INLINE_LAMBDA {
     for (int l = 0; l < W; ++l) ++step[l];
     const double* z = noise.draw(t.sampler, t.key, particle, step, (iter & 1) == 0);
     grad_lanes<W, N>(t.landscape, x, g);
@@ -68,9 +68,10 @@ HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
     for (int v = 0; v < W; v += N) {
       const vd xv = load<vd>(x + v);
       // Comparisons only as ?: conditions: materialised vector booleans would be lowered lane by lane.
-      const vu zero{}, ones = zero + ~std::uint64_t{0};
-      const vu below = xv > lo ? zero : ones, above = xv < hi ? zero : ones;
-      const vu dv = (below | above | (load<vu>(step + v) >= max_steps ? ones : zero)) & load<vu>(assign.active + v);
+      const vd zero{}, ones = as_d<N>(splat_u<N>(~std::uint64_t{0}));
+      const vu zero_u{}, ones_u = zero_u + ~std::uint64_t{0};
+      const vu below = as_u<N>(xv > lo ? zero : ones), above = as_u<N>(xv < hi ? zero : ones);
+      const vu dv = (below | above | (load<vu>(step + v) >= max_steps ? ones_u : zero_u)) & load<vu>(assign.active + v);
       store(done + v, dv);
       any_v |= dv;
     }

@@ -291,7 +291,7 @@ HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
     inside[l] = fin[l] = 1.0;
   }
   const std::uint64_t max_steps = static_cast<std::uint64_t>(t.max_steps);
-  auto advance = [&](std::uint64_t iter) {
+  auto advance = [&](std::uint64_t iter) HTSGD_INLINE_LAMBDA {
     for (int l = 0; l < W; ++l) ++step[l];
     step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (iter & 1) == 0, r);
     finite_rows<W, N>(r.x.data(), d, fin);

@@ -123,7 +123,7 @@ HTSGD_INLINE void noise_lanes(const S& sampler, Key key, const std::uint64_t* pa
     const vu sv = splat_u<N>(static_cast<std::uint64_t>(stream));
     for (int v = 0; v < W; v += N) {
       const vu st = load<vu>(step + v), pt = load<vu>(particle + v);
-      auto blocks = [&](std::uint32_t attempt) { return philox_lanes<N>(key, sv, pt, st, slot, splat_u<N>(attempt)); };
+      auto blocks = [&](std::uint32_t attempt) HTSGD_INLINE_LAMBDA { return philox_lanes<N>(key, sv, pt, st, slot, splat_u<N>(attempt)); };
       store(z + v, LaneLaw<S>::template variate<N>(sampler, blocks));
     }
     return;

@@ -221,7 +221,7 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
   const auto imp = static_cast<std::uint64_t>(Stream::Importance), dyn = static_cast<std::uint64_t>(Stream::Dynamics);
   const double s = static_cast<double>(p.side), lr = p.step.lr, gamma = p.gamma;
   const double side1 = p.side != 0 ? s : 1.0, pg = cd.pg;
-  auto advance = [&](std::uint64_t) {
+  auto advance = [&](std::uint64_t) HTSGD_INLINE_LAMBDA {
     for (int l = 0; l < W; ++l) {
       ++k[l];
       // both branches pair steps 2j-1 and 2j in block j: the Importance stream (conditioned) or the Dynamics

@@ -29,8 +29,11 @@
 
 #if defined(__GNUC__)
 #define HTSGD_INLINE inline __attribute__((always_inline))
+#define HTSGD_INLINE_LAMBDA __attribute__((always_inline))  // after a lambda's parameters: inlined into the
+                                                            // kernel, so compiled for the kernel's ISA
 #else
 #define HTSGD_INLINE inline
+#define HTSGD_INLINE_LAMBDA
 #endif
 
 namespace htsgd {
