@@ -74,7 +74,7 @@ HTSGD_INLINE double stage_ns(const ParetoSampler& s, Key key) {
       const lanes::PhiloxLanes<N> b = lanes::philox_lanes<N>(key, splat_u<N>(0), pt, splat_u<N>(static_cast<std::uint64_t>(m)));
       vd u0 = lanes::u01_open_lanes<N>(b.w0, b.w1), u1 = lanes::u01_open_lanes<N>(b.w2, b.w3);
       if constexpr (Stage == 1) u0 = log_kernel_v<N>(u0), u1 = log_kernel_v<N>(u1);
-      if constexpr (Stage == 2) lanes::pair_lanes<N>(s, b, u0, u1);
+      if constexpr (Stage == 2) lanes::LaneLaw<ParetoSampler>::pair<N>(s, b, u0, u1);
       acc += u0 + u1;
     }
   }

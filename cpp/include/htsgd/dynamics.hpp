@@ -6,18 +6,34 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "htsgd/noise.hpp"
 #include "htsgd/streams.hpp"
 #include "htsgd/truncation.hpp"
+#include "htsgd/vecmath.hpp"
 
 namespace htsgd {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Projection onto [lo, hi] that lets NaN through (std::clamp would too, but this states the intent).
-inline double project(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
+// v as a T: a double, or a vector of lanes holding v in every lane (vecmath.hpp's Vec<N>::d).
+template <class T>
+HTSGD_INLINE T splat_as(double v) {
+  if constexpr (std::is_same_v<T, double>) {
+    return v;
+  } else {
+    return T{} + v;
+  }
+}
+
+// Projection onto [lo, hi] that lets NaN through, of a double or of every lane of a vector.
+template <class T>
+HTSGD_INLINE T project(T x, double lo, double hi) {
+  const T l = splat_as<T>(lo), h = splat_as<T>(hi);
+  return x < l ? l : (x > h ? h : x);
+}
 
 struct Step1D {
   double lr = 0.01;
@@ -25,11 +41,18 @@ struct Step1D {
   double lo = -kInf, hi = kInf;            // bounds of the projection
 };
 
+// The 1-D update x <- proj(x + phi_b(lr (z - g))) for noise z and gradient g: the one step of the scalar
+// path (step_1d, the rare-event sampler) and of the SIMD lanes (T a vector of lanes), in the same IEEE
+// operations. phi_b(w) = copysign(min(|w|, b), w) is the projection of w onto [-b, b] (NaN passes).
+template <class T>
+HTSGD_INLINE T update_1d(T x, T z, T g, const Step1D& p) {
+  return project<T>(x + project<T>(p.lr * (z - g), -p.truncation, p.truncation), p.lo, p.hi);
+}
+
 template <class L, class S>
 inline double step_1d(const L& landscape, const S& sampler, const Step1D& p, Key key, std::uint32_t particle,
                       std::uint64_t step, double x) {
-  const double w = p.lr * (draw(sampler, key, Stream::Dynamics, particle, step, 0) - landscape.grad(x));
-  return project(x + truncate(w, p.truncation), p.lo, p.hi);
+  return update_1d(x, draw(sampler, key, Stream::Dynamics, particle, step, 0), landscape.grad(x), p);
 }
 
 enum class Clip : int { Norm = 0, Coordinate = 1 };

@@ -12,6 +12,7 @@
 
 #include "htsgd/dynamics.hpp"
 #include "htsgd/lanes.hpp"
+#include "htsgd/lane_refill.hpp"
 #include "htsgd/lanes_nd.hpp"
 #include "htsgd/outputs.hpp"
 #include "htsgd/parallel.hpp"
@@ -22,20 +23,7 @@ namespace htsgd {
 namespace lanes {
 
 template <class L, class S>
-struct ExitTask {
-  const L& landscape;
-  const S& sampler;
-  const Step1D& step;
-  Key key;
-  std::uint32_t first_particle;
-  const double* x0;
-  std::size_t n;
-  double lo, hi;
-  std::int64_t max_steps;
-  const ExitOutputs& out;
-  std::atomic<std::size_t>& next;  // the next particle index not yet taken by any lane
-  const StopFlag& stop;
-};
+using ExitTask = ExitTaskOf<L, S, Step1D, double>;
 
 template <class L, class S>
 inline void write_exit(const ExitTask<L, S>& t, std::size_t i, std::uint64_t steps, double x) {
@@ -50,7 +38,7 @@ inline void write_exit(const ExitTask<L, S>& t, std::size_t i, std::uint64_t ste
 // takes the next particle from the shared counter (LaneRefill: all lanes keep one step parity); the thread
 // returns when no particle is left.
 template <int W, int N, class L, class S>
-HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
+HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
   alignas(64) double x[W], g[W];
   alignas(64) std::uint64_t particle[W], step[W], done[W];
   StepNoise<W, N, S> noise;
@@ -67,28 +55,24 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
     particle[l] = 0;
     step[l] = 0;
   }
-  assign.start_all(t.next, t.n, start);
-  std::uint64_t iter = 0;
-  while (assign.busy()) {
+  auto advance = [&](std::uint64_t iter) HTSGD_INLINE_LAMBDA {
     for (int l = 0; l < W; ++l) ++step[l];
     const double* z = noise.draw(t.sampler, t.key, particle, step, (iter & 1) == 0);
     grad_lanes<W, N>(t.landscape, x, g);
     update_lanes<W, N>(t.step, z, g, x);
     std::uint64_t any = 0;
 #if HTSGD_VECTOR_EXT
-    typename Vec<N>::u any_v{};
+    using vd = typename Vec<N>::d;
+    using vu = typename Vec<N>::u;
+    vu any_v{};
     for (int v = 0; v < W; v += N) {
-      typename Vec<N>::d xv;
-      typename Vec<N>::u sv, av;
-      std::memcpy(&xv, x + v, sizeof xv);
-      std::memcpy(&sv, step + v, sizeof sv);
-      std::memcpy(&av, assign.active + v, sizeof av);
+      const vd xv = load<vd>(x + v);
       // Comparisons only as ?: conditions: materialised vector booleans would be lowered lane by lane.
-      const typename Vec<N>::d zero{}, ones = as_d<N>(splat_u<N>(~std::uint64_t{0}));
-      const typename Vec<N>::u zero_u{}, ones_u = zero_u + ~std::uint64_t{0};
-      const auto below = as_u<N>(xv > lo ? zero : ones), above = as_u<N>(xv < hi ? zero : ones);
-      const auto dv = (below | above | (sv >= max_steps ? ones_u : zero_u)) & av;
-      std::memcpy(done + v, &dv, sizeof dv);
+      const vd zero{}, ones = as_d<N>(splat_u<N>(~std::uint64_t{0}));
+      const vu zero_u{}, ones_u = zero_u + ~std::uint64_t{0};
+      const vu below = as_u<N>(xv > lo ? zero : ones), above = as_u<N>(xv < hi ? zero : ones);
+      const vu dv = (below | above | (load<vu>(step + v) >= max_steps ? ones_u : zero_u)) & load<vu>(assign.active + v);
+      store(done + v, dv);
       any_v |= dv;
     }
     for (int l = 0; l < N; ++l) any |= any_v[l];
@@ -98,44 +82,18 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
       any |= done[l];
     }
 #endif
-    if (any) {
-      for (int l = 0; l < W; ++l) {
-        if (!done[l]) continue;
-        write_exit(t, assign.index[l], step[l], x[l]);
-        assign.finish(l);
-      }
-    }
-    assign.refill(++iter, t.next, t.n, start);
-    if ((iter & static_cast<std::uint64_t>(kExitStopCheckMask)) == 0 && stop_requested(t.stop)) {
-      for (int l = 0; l < W; ++l)  // interrupted: report where each running particle is
-        if (assign.active[l]) write_exit(t, assign.index[l], step[l], x[l]);
-      return;
-    }
+    return any != 0;
+  };
+  assign.run(t.next, t.n, t.stop, kExitStopCheckMask, true, start, advance, [&](int l) { return done[l] != 0; },
+             [&](int l) { write_exit(t, assign.index[l], step[l], x[l]); });
+}
+
+struct ExitLanes {
+  template <int N, class L, class S>
+  static HTSGD_INLINE void run(const ExitTask<L, S>& t) {
+    exit_group<kLanes, N>(t);
   }
-}
-
-// per-ISA instantiation
-template <class L, class S>
-void exit_lanes_baseline(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 2>(t);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX2 void exit_lanes_avx2(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 4>(t);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX512 void exit_lanes_avx512(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 8>(t);
-}
-
-template <class L, class S>
-using ExitLanesFn = void (*)(const ExitTask<L, S>&);
-
-template <class L, class S>
-ExitLanesFn<L, S> exit_lanes_for(Isa isa) {
-  return select_isa<ExitLanesFn<L, S>>(isa, &exit_lanes_baseline<L, S>, &exit_lanes_avx2<L, S>,
-                                       &exit_lanes_avx512<L, S>);
-}
+};
 
 
 }  // namespace lanes
@@ -146,7 +104,7 @@ void exit_times_1d(const L& landscape, const S& sampler, const Step1D& p, Key ke
                    const ExitOutputs& out, int n_threads, const StopFlag& stop, Isa isa = active_isa()) {
   std::atomic<std::size_t> next{0};
   const lanes::ExitTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, lo, hi, max_steps, out, next, stop};
-  const auto kernel = lanes::exit_lanes_for<L, S>(isa);
+  const auto kernel = isa_entry<lanes::ExitLanes, const lanes::ExitTask<L, S>&>(isa);
   // Each thread runs kLanes particles side by side and refills a lane from the shared counter when its
   // particle exits; fewer particles than lanes * threads just leave lanes idle.
   const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(resolve_threads(n_threads)),
@@ -174,7 +132,7 @@ void exit_times_nd(const L& landscape, const S& sampler, const StepND& p, Key ke
   if (!scalar_reference && d <= lanes_nd::kMaxDim) {
     std::atomic<std::size_t> next{0};
     const lanes_nd::ExitTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, lo, hi, max_steps, out, next, stop};
-    const auto kernel = lanes_nd::exit_lanes_for<L, S>(isa);
+    const auto kernel = isa_entry<lanes_nd::ExitLanes, const lanes_nd::ExitTask<L, S>&>(isa);
     const int threads = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(resolve_threads(n_threads)),
                                                                (n + lanes_nd::kLanes - 1) / lanes_nd::kLanes));
 #pragma omp parallel num_threads(threads)

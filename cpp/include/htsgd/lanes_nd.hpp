@@ -1,4 +1,4 @@
-// The d-dimensional hot loops with particles in SIMD lanes: lanes.hpp's scheme with the state held as rows,
+// The d-dimensional hot loops with particles in SIMD lanes: step_lanes.hpp's scheme with the state held as rows,
 // row j = coordinate j of the W particles of a group. Each row is advanced by the 1-D lane helpers (noise of
 // slot j, the component gradient, the truncated and projected update); the norm clipping and the isotropic
 // radius reduce across rows per lane. Every lane performs step_nd's IEEE operations in step_nd's order, so
@@ -16,6 +16,7 @@
 
 #include "htsgd/dynamics.hpp"
 #include "htsgd/landscapes.hpp"
+#include "htsgd/lane_refill.hpp"
 #include "htsgd/lanes.hpp"
 #include "htsgd/outputs.hpp"
 #include "htsgd/parallel.hpp"
@@ -31,7 +32,20 @@ namespace lanes_nd {
 constexpr int kLanes = 16;            // particles per group: d rows of kLanes doubles per array
 constexpr std::size_t kMaxDim = 64;   // larger d: the scalar per-particle path
 
-// Gradient rows. Separable: the component's 1-D lane gradient on every row.
+// Gradient rows. Any d-D landscape: its scalar grad lane by lane (gathered into a particle's coordinates;
+// the same bits, only slower); the overloads below are the lane versions of the landscapes that have one.
+template <int W, int N, class L>
+HTSGD_INLINE void grad_rows(const L& f, const double* x, double* g) {
+  double xl[kMaxDim], gl[kMaxDim];
+  for (int l = 0; l < W; ++l) {
+    for (std::size_t j = 0; j < f.dim; ++j) xl[j] = x[j * W + static_cast<std::size_t>(l)];
+    f.grad(xl, gl);
+    for (std::size_t j = 0; j < f.dim; ++j) g[j * W + static_cast<std::size_t>(l)] = gl[j];
+  }
+}
+
+#ifndef HTSGD_GENERIC_LANES
+// Separable: the component's 1-D lane gradient on every row.
 template <int W, int N, class L1>
 HTSGD_INLINE void grad_rows(const Separable<L1>& f, const double* x, double* g) {
   for (std::size_t j = 0; j < f.dim; ++j) lanes::grad_lanes<W, N>(f.component, x + j * W, g + j * W);
@@ -54,6 +68,7 @@ HTSGD_INLINE void grad_rows(const Quadratic& f, const double* x, double* g) {
     }
   }
 }
+#endif
 
 // The rows of one group and the noise of its steps.
 template <int W, int N, class S>
@@ -182,20 +197,7 @@ HTSGD_INLINE void finite_rows(const double* x, std::size_t d, double* out) {
 
 // ------------------------------------------------------------------------------------------------ run
 template <class L, class S>
-struct RunTask {
-  const L& landscape;
-  const S& sampler;
-  const StepND& step;
-  Key key;
-  std::uint32_t first_particle;
-  const double* x0;
-  std::size_t n;
-  std::int64_t n_steps;
-  const std::vector<double>& basin_edges;
-  std::size_t n_basins;
-  const RunOutputs& out;
-  const StopFlag& stop;
-};
+using RunTask = RunTaskOf<L, S, StepND>;
 
 // Particles [begin, begin + count), count <= W, for all steps (run_nd's bookkeeping, per lane).
 template <int W, int N, class L, class S>
@@ -249,52 +251,22 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, Group<W, N, S>& r, std::size
   }
 }
 
-template <int W, int N, class L, class S>
-HTSGD_INLINE void run_chunk(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  Group<W, N, S> r(t.step);
-  for (std::size_t g = 0; g < count; g += W) run_group<W, N>(t, r, begin + g, std::min<std::size_t>(W, count - g));
-}
-
-template <class L, class S>
-void run_chunk_baseline(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 2>(t, begin, count);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX2 void run_chunk_avx2(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 4>(t, begin, count);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX512 void run_chunk_avx512(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 8>(t, begin, count);
-}
-
-template <class L, class S>
-auto run_chunk_for(Isa isa) -> void (*)(const RunTask<L, S>&, std::size_t, std::size_t) {
-  return select_isa<void (*)(const RunTask<L, S>&, std::size_t, std::size_t)>(
-      isa, &run_chunk_baseline<L, S>, &run_chunk_avx2<L, S>, &run_chunk_avx512<L, S>);
-}
+struct RunChunk {
+  template <int N, class L, class S>
+  static HTSGD_INLINE void run(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+    Group<kLanes, N, S> r(t.step);
+    for (std::size_t g = 0; g < count; g += kLanes)
+      run_group<kLanes, N>(t, r, begin + g, std::min<std::size_t>(kLanes, count - g));
+  }
+};
 
 // ----------------------------------------------------------------------------------------- exit times
 template <class L, class S>
-struct ExitTask {
-  const L& landscape;
-  const S& sampler;
-  const StepND& step;
-  Key key;
-  std::uint32_t first_particle;
-  const double* x0;
-  std::size_t n;
-  const std::vector<double>& lo;
-  const std::vector<double>& hi;
-  std::int64_t max_steps;
-  const ExitOutputs& out;
-  std::atomic<std::size_t>& next;
-  const StopFlag& stop;
-};
+using ExitTask = ExitTaskOf<L, S, StepND, const std::vector<double>&>;
 
 // exit_times_nd's loop on one thread's lanes, refilled from the shared counter (LaneRefill).
 template <int W, int N, class L, class S>
-HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
+HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
   using vd = typename Vec<N>::d;
   const std::size_t d = t.step.dim;
   Group<W, N, S> r(t.step);
@@ -318,55 +290,32 @@ HTSGD_INLINE void exit_lanes(const ExitTask<L, S>& t) {
     particle[l] = 0;
     inside[l] = fin[l] = 1.0;
   }
-  assign.start_all(t.next, t.n, start);
   const std::uint64_t max_steps = static_cast<std::uint64_t>(t.max_steps);
-  std::uint64_t iter = 0;
-  while (assign.busy()) {
+  auto advance = [&](std::uint64_t iter) HTSGD_INLINE_LAMBDA {
     for (int l = 0; l < W; ++l) ++step[l];
     step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (iter & 1) == 0, r);
     finite_rows<W, N>(r.x.data(), d, fin);
     for (int v = 0; v < W; v += N) {  // inside_box lane by lane
       vd in = splat<N>(1.0);
       for (std::size_t j = 0; j < d; ++j) {
-        vd xv;
-        std::memcpy(&xv, r.x.data() + j * W + static_cast<std::size_t>(v), sizeof xv);
+        const vd xv = lanes::load<vd>(r.x.data() + j * W + static_cast<std::size_t>(v));
         in = xv > t.lo[j] ? in : splat<N>(0.0);
         in = xv < t.hi[j] ? in : splat<N>(0.0);
       }
-      std::memcpy(inside + v, &in, sizeof in);
+      lanes::store(inside + v, in);
     }
-    for (int l = 0; l < W; ++l) {
-      if (!assign.active[l] || (inside[l] != 0.0 && step[l] < max_steps)) continue;
-      report(l);
-      assign.finish(l);
-    }
-    assign.refill(++iter, t.next, t.n, start);
-    if ((iter & static_cast<std::uint64_t>(kExitStopCheckMask)) == 0 && stop_requested(t.stop)) {
-      for (int l = 0; l < W; ++l)
-        if (assign.active[l]) report(l);  // interrupted: where each running particle is
-      return;
-    }
+    return true;
+  };
+  assign.run(t.next, t.n, t.stop, kExitStopCheckMask, true, start, advance,
+             [&](int l) { return inside[l] == 0.0 || step[l] >= max_steps; }, report);
+}
+
+struct ExitLanes {
+  template <int N, class L, class S>
+  static HTSGD_INLINE void run(const ExitTask<L, S>& t) {
+    exit_group<kLanes, N>(t);
   }
-}
-
-template <class L, class S>
-void exit_lanes_baseline(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 2>(t);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX2 void exit_lanes_avx2(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 4>(t);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX512 void exit_lanes_avx512(const ExitTask<L, S>& t) {
-  exit_lanes<kLanes, 8>(t);
-}
-
-template <class L, class S>
-auto exit_lanes_for(Isa isa) -> void (*)(const ExitTask<L, S>&) {
-  return select_isa<void (*)(const ExitTask<L, S>&)>(isa, &exit_lanes_baseline<L, S>, &exit_lanes_avx2<L, S>,
-                                                     &exit_lanes_avx512<L, S>);
-}
+};
 
 }  // namespace lanes_nd
 }  // namespace htsgd

@@ -25,7 +25,7 @@ inline double sign_from(std::uint32_t word) { return (word & 1u) ? -1.0 : 1.0; }
 }  // namespace detail
 
 // Every transform uses the branch-free kernels of vecmath.hpp (log, expm1, exp, sincospi; max relative
-// error < 4e-16 each) and IEEE sqrt/division, never libm, so that the lane kernels (lanes.hpp) vectorise it
+// error < 4e-16 each) and IEEE sqrt/division, never libm, so that the lane transforms (law_lanes.hpp) vectorise it
 // and give the same bits as these scalar paths.
 
 // Symmetric Lomax: |Z| = scale * (U^(-1/alpha) - 1), exact tail (1 + x/scale)^-alpha. expm1 keeps full

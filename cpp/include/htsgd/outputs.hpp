@@ -8,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "htsgd/parallel.hpp"
+#include "htsgd/philox.hpp"
+
 namespace htsgd {
 
 // Particles whose position became non-finite, with the first such step. Rare, so a locked list rather
@@ -55,6 +58,26 @@ struct ExitOutputs {
 
 constexpr std::int64_t kExitStopCheckMask = 4095;  // exit times: check the stop flag every 4096 iterations
 
+// What the lane kernels of run (RunTaskOf) and exit times (ExitTaskOf) read, 1-D and d-D alike: the model
+// (landscape, noise sampler, step: Step1D or StepND), the particles first_particle.. with their starts, the
+// horizon or the domain (Bound: double in 1-D, the box's bounds in d-D), the outputs and the stop flag.
+template <class L, class S, class Step>
+struct RunTaskOf {
+  const L& landscape; const S& sampler; const Step& step; Key key;
+  std::uint32_t first_particle; const double* x0; std::size_t n;
+  std::int64_t n_steps; const std::vector<double>& basin_edges; const RunOutputs& out; const StopFlag& stop;
+  std::size_t n_basins = 0;  // d-D: basins per particle (mixed radix over the coordinates)
+};
+
+template <class L, class S, class Step, class Bound>
+struct ExitTaskOf {
+  const L& landscape; const S& sampler; const Step& step; Key key;
+  std::uint32_t first_particle; const double* x0; std::size_t n;
+  Bound lo, hi; std::int64_t max_steps; const ExitOutputs& out;
+  std::atomic<std::size_t>& next;  // the next particle index not yet taken by any lane
+  const StopFlag& stop;
+};
+
 // After an interruption: particles first..n-1 never started, reported as not exited after 0 steps.
 inline void report_unstarted(const ExitOutputs& out, const double* x0, std::size_t first, std::size_t n,
                              std::size_t d) {
@@ -65,53 +88,5 @@ inline void report_unstarted(const ExitOutputs& out, const double* x0, std::size
     out.nonfinite[i] = 0;
   }
 }
-
-// Which particle each of W exit-time lanes runs. Lanes take particles from the shared counter; a lane whose
-// particle ends waits for the next even iteration boundary before it starts the next one, so that all lanes
-// keep one step parity (a half-block law then draws two steps per Philox block for all of them, StepNoise).
-template <int W>
-struct LaneRefill {
-  std::uint64_t active[W];  // all-ones while the lane runs a particle (a lane mask), else 0
-  std::size_t index[W];     // the particle it runs
-  bool waiting[W];          // finished, waiting for the boundary
-  std::size_t n_active = 0, n_waiting = 0;
-
-  // start(l, i): load particle i into lane l. Lanes left without a particle idle (never reported).
-  template <class Start>
-  void take(int l, std::atomic<std::size_t>& next, std::size_t n, Start&& start) {
-    const std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
-    active[l] = i < n ? ~std::uint64_t{0} : 0;
-    if (i >= n) return;
-    index[l] = i;
-    start(l, i);
-    ++n_active;
-  }
-  template <class Start>
-  void start_all(std::atomic<std::size_t>& next, std::size_t n, Start&& start) {
-    for (int l = 0; l < W; ++l) {
-      waiting[l] = false;
-      take(l, next, n, start);
-    }
-  }
-  void finish(int l) {
-    active[l] = 0;
-    waiting[l] = true;
-    --n_active;
-    ++n_waiting;
-  }
-  // After `iterations` iterations: at an even count the running lanes' next step is odd, so waiting lanes
-  // start their next particle (at step 1).
-  template <class Start>
-  void refill(std::uint64_t iterations, std::atomic<std::size_t>& next, std::size_t n, Start&& start) {
-    if (n_waiting == 0 || (iterations & 1) != 0) return;
-    for (int l = 0; l < W; ++l) {
-      if (!waiting[l]) continue;
-      waiting[l] = false;
-      --n_waiting;
-      take(l, next, n, start);
-    }
-  }
-  bool busy() const { return n_active > 0 || n_waiting > 0; }
-};
 
 }  // namespace htsgd

@@ -25,10 +25,12 @@
 #include <stdexcept>
 #include <vector>
 
+#include "htsgd/conditioned.hpp"
 #include "htsgd/dynamics.hpp"
 #include "htsgd/landscapes.hpp"
 #include "htsgd/lanes.hpp"
 #include "htsgd/noise.hpp"
+#include "htsgd/lane_refill.hpp"
 #include "htsgd/parallel.hpp"
 #include "htsgd/philox.hpp"
 #include "htsgd/simd.hpp"
@@ -37,109 +39,6 @@
 #include "htsgd/vecmath.hpp"
 
 namespace htsgd {
-
-// tail(m, n) = P(Bin(n, pe) >= m) for m <= l*, n <= T, by the recursion
-// tail(m, n) = pe tail(m-1, n-1) + (1 - pe) tail(m, n-1): sums of positive terms, accurate even at 1e-300.
-class BinomialTail {
- public:
-  BinomialTail(double pe, int l_star, std::int64_t horizon)
-      : cols_(static_cast<std::size_t>(horizon) + 1), t_((static_cast<std::size_t>(l_star) + 1) * cols_, 0.0) {
-    std::fill(t_.begin(), t_.begin() + static_cast<std::ptrdiff_t>(cols_), 1.0);
-    for (std::size_t m = 1; m <= static_cast<std::size_t>(l_star); ++m) {
-      const double* prev = &t_[(m - 1) * cols_];
-      double* row = &t_[m * cols_];
-      for (std::size_t n = 1; n < cols_; ++n) row[n] = pe * prev[n - 1] + (1.0 - pe) * row[n - 1];
-    }
-  }
-  double operator()(std::size_t m, std::size_t n) const { return t_[m * cols_ + n]; }
-  const std::vector<double>& data() const { return t_; }
-
- private:
-  std::size_t cols_;
-  std::vector<double> t_;
-};
-
-// Law of N ~ Bin(T, pe) conditioned on N >= l*, from the log-pmf, as a cdf over l*, l* + 1, ... (cut where
-// the remaining mass is below 1e-18 of the total).
-class ConditionedCount {
- public:
-  ConditionedCount(double pe, int l_star, std::int64_t horizon) : l_star_(l_star) {
-    const double T = static_cast<double>(horizon), lp = std::log(pe), lq = std::log1p(-pe);
-    const double c = std::lgamma(T + 1.0);
-    auto lpmf = [&](std::int64_t n) {
-      const double k = static_cast<double>(n);
-      return c - std::lgamma(k + 1.0) - std::lgamma(T - k + 1.0) + k * lp + (T - k) * lq;
-    };
-    const auto mode = std::min<std::int64_t>(horizon, static_cast<std::int64_t>(std::floor((T + 1.0) * pe)));
-    const std::int64_t top = std::max<std::int64_t>(l_star, mode);
-    const double ref = lpmf(top);
-    double total = 0.0;
-    for (std::int64_t n = l_star; n <= horizon; ++n) {
-      const double v = std::exp(lpmf(n) - ref);
-      total += v;
-      cdf_.push_back(total);
-      if (n > top && v < 1e-18 * total) break;
-    }
-    for (double& v : cdf_) v /= total;
-    cdf_.back() = 1.0;
-  }
-  std::int64_t draw(double u) const {
-    const auto it = std::lower_bound(cdf_.begin(), cdf_.end(), u);
-    return l_star_ + static_cast<std::int64_t>(std::min<std::ptrdiff_t>(it - cdf_.begin(),
-                                                                         static_cast<std::ptrdiff_t>(cdf_.size()) - 1));
-  }
-  const std::vector<double>& cdf() const { return cdf_; }
-
- private:
-  int l_star_;
-  std::vector<double> cdf_;
-};
-
-// Symmetric Lomax conditioned on |Z| > t (big) or not (small), t = gamma / lr, one uniform each, exact
-// inverse transforms of the tail H(x) = (1 + x/scale)^-alpha: z = sign * hinv(q), q = H(|z|).
-//   side = +1 / -1: "big" means a noise toward that side with |lr Z| > gamma (probability pg / 2);
-//   side = 0: "big" means |lr Z| > gamma, either sign (probability pg).
-// Small noises invert the cdf of the symmetric law restricted to "not big": at cdf value u, z = -hinv(2u)
-// below 1/2 and hinv(2(1 - u)) above. log/expm1 are the branch-free kernels of vecmath.hpp (as in
-// ParetoSampler), so the SIMD lanes below compute the same bits.
-struct ParetoConditioned {
-  double scale, neg_inv_alpha, pg;
-  int side;
-  ParetoConditioned(const NoiseLaw& law, double threshold, int side_)
-      : scale(law.scale), neg_inv_alpha(-1.0 / law.alpha),
-        pg(std::pow(1.0 + threshold / law.scale, -law.alpha)), side(side_) {}
-  double hinv(double q) const { return scale * expm1_kernel(neg_inv_alpha * log_kernel(q)); }
-  // (q, sign) of a big / small noise from the uniform v
-  void big_q(double v, double& q, double& sign) const {
-    if (side != 0) {
-      q = pg * v;
-      sign = side;
-      return;
-    }
-    const bool low = v < 0.5;
-    q = pg * (low ? 2.0 * v : 2.0 * (1.0 - v));
-    sign = low ? -1.0 : 1.0;
-  }
-  void small_q(double v, double& q, double& sign) const {
-    const double u = side != 0 ? v * (1.0 - 0.5 * pg) : 0.5 * pg + v * (1.0 - pg);
-    const bool low = u < 0.5;
-    q = low ? 2.0 * u : 2.0 * (1.0 - u);
-    sign = (side != 0 ? side : 1) * (low ? -1.0 : 1.0);
-  }
-  double big(double v) const {
-    double q, sign;
-    big_q(v, q, sign);
-    return sign * hinv(q);
-  }
-  double small(double v) const {
-    double q, sign;
-    small_q(v, q, sign);
-    return sign * hinv(q);
-  }
-};
-
-// P(a noise is big): pe = pg/2 one-sided, pg two-sided.
-inline double big_probability(const ParetoConditioned& c) { return c.side != 0 ? 0.5 * c.pg : c.pg; }
 
 struct RareExitParams {
   Step1D step;                      // lr, truncation b, projection bounds
@@ -175,27 +74,6 @@ struct RareExitTally {
 };
 
 namespace detail {
-// N distinct integers uniform in 1..T, sorted (Floyd's algorithm), two 52-bit draws per block.
-inline void draw_positions(std::int64_t count, std::int64_t horizon, BlockSource& src, std::vector<std::int64_t>& pos) {
-  pos.clear();
-  Counter blk{};
-  int used = 2;
-  for (std::int64_t j = horizon - count + 1; j <= horizon; ++j) {
-    if (used == 2) {
-      blk = src.next();
-      used = 0;
-    }
-    const double u = u01_open(blk[2 * used], blk[2 * used + 1]);
-    ++used;
-    const std::int64_t t = 1 + std::min<std::int64_t>(j - 1, static_cast<std::int64_t>(u * static_cast<double>(j)));
-    const auto it = std::lower_bound(pos.begin(), pos.end(), t);
-    if (it != pos.end() && *it == t)
-      pos.push_back(j);  // every earlier value is <= j - 1
-    else
-      pos.insert(it, t);
-  }
-}
-
 constexpr std::int64_t kRareStopCheckMask = 4095;
 }  // namespace detail
 
@@ -235,7 +113,7 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
                                const ConditionedCount* count, double p_big, const RareExitParams& p, Key key,
                                std::uint32_t i, std::vector<std::int64_t>& pos, std::uint8_t& flags,
                                std::int64_t& end_step, double& end_x, const StopFlag& stop) {
-  const double lr = p.step.lr, b = p.step.truncation, plo = p.step.lo, phi = p.step.hi;
+  const double lr = p.step.lr;
   const std::int64_t T = p.horizon;
   const bool conditioned = start_sample(p, count, key, i, pos);
   double x = p.x0;
@@ -259,7 +137,7 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
       z = draw(sampler, key, Stream::Dynamics, i, static_cast<std::uint64_t>(k), 0);
       if (!p.crude) c += (p.side != 0 ? s * (lr * z) : std::fabs(lr * z)) > p.gamma;
     }
-    x = project(x + truncate(lr * (z - f.grad(x)), b), plo, phi);
+    x = update_1d(x, z, f.grad(x), p.step);
     if (!(x > p.domain_lo && x < p.domain_hi)) {
       tau = k;
       break;
@@ -297,16 +175,17 @@ struct RareTask {
   const RareExitParams& p;
   Key key;
   std::uint64_t first;
-  std::int64_t n;
+  std::size_t n;
   double* y;
   std::uint8_t* flags;
   std::int64_t* end_step;
   double* end_x;
-  std::atomic<std::int64_t>& next;
+  std::atomic<std::size_t>& next;
   const StopFlag& stop;
 };
 
-// W samples side by side, one step at a time; a lane whose sample ends takes the next one. Each lane
+// W samples side by side, one step at a time; a lane whose sample ends takes the next one (LaneRefill
+// without the parity rule: each lane addresses its own blocks). Each lane
 // computes the operations of rare_exit_sample for its sample (Pareto noise).
 template <int N, class L>
 HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
@@ -320,17 +199,11 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
   // per lane: step k; the Philox step, stream and particle of this step's block; words 2-3 (1) or 0-1 (0)
   alignas(64) std::uint64_t k[W], st[W], stream[W], particle[W], hiword[W], is_cond[W], is_big[W];
   std::uint64_t cnt[W];
-  std::int64_t index[W];
   std::size_t nextpos[W];
-  bool active[W];
   std::vector<std::int64_t> pos[W];
-  int n_active = 0;
+  LaneRefill<W, false> assign;
   const std::uint64_t T = static_cast<std::uint64_t>(p.horizon);
-  auto take = [&](int l) {
-    const std::int64_t j = t.next.fetch_add(1, std::memory_order_relaxed);
-    active[l] = j < t.n;
-    if (!active[l]) return;
-    index[l] = j;
+  auto start = [&](int l, std::size_t j) {
     const auto id = static_cast<std::uint32_t>(t.first + static_cast<std::uint64_t>(j));
     particle[l] = id;
     is_cond[l] = start_sample(p, t.count, t.key, id, pos[l]);
@@ -338,20 +211,17 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
     k[l] = 0;
     cnt[l] = 0;
     nextpos[l] = 0;
-    ++n_active;
   };
-  for (int l = 0; l < W; ++l) {
+  for (int l = 0; l < W; ++l) {  // idle lanes compute on this state, never reported
     x[l] = p.x0;
     k[l] = 0;
     particle[l] = 0;
     is_cond[l] = 0;
-    take(l);
   }
   const auto imp = static_cast<std::uint64_t>(Stream::Importance), dyn = static_cast<std::uint64_t>(Stream::Dynamics);
   const double s = static_cast<double>(p.side), lr = p.step.lr, gamma = p.gamma;
   const double side1 = p.side != 0 ? s : 1.0, pg = cd.pg;
-  std::uint64_t iter = 0;
-  while (n_active > 0) {
+  auto advance = [&](std::uint64_t) HTSGD_INLINE_LAMBDA {
     for (int l = 0; l < W; ++l) {
       ++k[l];
       // both branches pair steps 2j-1 and 2j in block j: the Importance stream (conditioned) or the Dynamics
@@ -371,14 +241,9 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
     // the pair's low word),
     // then sign * (scale * expm1(-log(q) / alpha)) with the engine's kernels.
     for (int o = 0; o < W; o += N) {
-      U stv, smv, pv, hw, ic, ib;
-      std::memcpy(&stv, st + o, sizeof stv);
-      std::memcpy(&smv, stream + o, sizeof smv);
-      std::memcpy(&pv, particle + o, sizeof pv);
-      std::memcpy(&hw, hiword + o, sizeof hw);
-      std::memcpy(&ic, is_cond + o, sizeof ic);
-      std::memcpy(&ib, is_big + o, sizeof ib);
-      const lanes::PhiloxLanes<N> blk = lanes::philox_lanes<N>(t.key, smv, pv, stv);
+      using lanes::load;
+      const U hw = load<U>(hiword + o), ic = load<U>(is_cond + o), ib = load<U>(is_big + o);
+      const lanes::PhiloxLanes<N> blk = lanes::philox_lanes<N>(t.key, load<U>(stream + o), load<U>(particle + o), load<U>(st + o));
       const U vhi = hw != 0u ? blk.w2 : blk.w0, vlo = hw != 0u ? blk.w3 : blk.w1;
       const D vv = lanes::u01_open_lanes<N>(vhi, vlo);
       const D sp = as_d<N>((vlo << 63) | 0x3FF0000000000000ull);  // sign_from(low word)
@@ -396,7 +261,7 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
       const D qv = ic != 0u ? (ib != 0u ? qb : qs) : vv;
       const D sv = ic != 0u ? (ib != 0u ? sb : ss) : sp;
       const D zv = sv * (cd.scale * expm1_kernel_v<N>(cd.neg_inv_alpha * log_kernel_v<N>(qv)));
-      std::memcpy(z + o, &zv, sizeof zv);
+      lanes::store(z + o, zv);
     }
     if (!p.crude)
       for (int l = 0; l < W; ++l)
@@ -404,38 +269,30 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
     // gradient and truncated, projected update: exit_times' lane helpers (the operations of step_1d)
     lanes::grad_lanes<W, N>(t.f, x, g);
     lanes::update_lanes<W, N>(p.step, z, g, x);
-    for (int l = 0; l < W; ++l) {
-      if (!active[l]) continue;
-      const bool outside = !(x[l] > p.domain_lo && x[l] < p.domain_hi);
-      if (!outside && k[l] < T) continue;
-      const auto j = static_cast<std::size_t>(index[l]);
-      t.end_step[j] = static_cast<std::int64_t>(k[l]);
-      t.end_x[j] = x[l];
-      t.y[j] = finish_sample(p, t.tail, t.p_big, is_cond[l] != 0, outside ? static_cast<std::int64_t>(k[l]) : 0,
-                             static_cast<std::int64_t>(cnt[l]), x[l], t.flags[j]);
-      --n_active;
-      take(l);
-    }
-    if ((++iter & static_cast<std::uint64_t>(detail::kRareStopCheckMask)) == 0 && stop_requested(t.stop)) return;
+    return true;
+  };
+  auto outside = [&](int l) { return !(x[l] > p.domain_lo && x[l] < p.domain_hi); };
+  auto report = [&](int l) {
+    const std::size_t j = assign.index[l];
+    t.end_step[j] = static_cast<std::int64_t>(k[l]);
+    t.end_x[j] = x[l];
+    t.y[j] = finish_sample(p, t.tail, t.p_big, is_cond[l] != 0, outside(l) ? static_cast<std::int64_t>(k[l]) : 0,
+                           static_cast<std::int64_t>(cnt[l]), x[l], t.flags[j]);
+  };
+  assign.run(t.next, t.n, t.stop, detail::kRareStopCheckMask, false, start, advance,
+             [&](int l) { return outside(l) || k[l] >= T; }, report);
+}
+
+struct RareLanes {
+  template <int N, class L>
+  static HTSGD_INLINE void run(const RareTask<L>& t) {
+    run_lanes<N>(t);
   }
-}
+};
 
 template <class L>
-void run_baseline(const RareTask<L>& t) {
-  run_lanes<2>(t);
-}
-template <class L>
-HTSGD_TARGET_AVX2 void run_avx2(const RareTask<L>& t) {
-  run_lanes<4>(t);
-}
-template <class L>
-HTSGD_TARGET_AVX512 void run_avx512(const RareTask<L>& t) {
-  run_lanes<8>(t);
-}
-
-template <class L>
-auto kernel_for(Isa isa) -> void (*)(const RareTask<L>&) {
-  return select_isa<void (*)(const RareTask<L>&)>(isa, &run_baseline<L>, &run_avx2<L>, &run_avx512<L>);
+IsaEntry<const RareTask<L>&> kernel_for(Isa isa) {
+  return isa_entry<RareLanes, const RareTask<L>&>(isa);
 }
 
 }  // namespace rare_lanes
@@ -493,8 +350,9 @@ double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const Ra
     const auto m = static_cast<std::int64_t>(std::min(kChunk, n - start));
 #if HTSGD_RARE_LANES
     if (lane_law) {
-      std::atomic<std::int64_t> next{0};
-      const rare_lanes::RareTask<L> task{f, *lane_law, tail.get(), count.get(), p_big, p, key, first + start, m,
+      std::atomic<std::size_t> next{0};
+      const rare_lanes::RareTask<L> task{f, *lane_law, tail.get(), count.get(), p_big, p, key, first + start,
+                                         static_cast<std::size_t>(m),
                                          y.data(), fl.data(), end_step.data(), end_x.data(), next, stop};
       const auto kernel = rare_lanes::kernel_for<L>(active_isa());
       const int threads = static_cast<int>(std::min<std::int64_t>(resolve_threads(n_threads),

@@ -30,19 +30,7 @@ constexpr std::size_t kBlock = 64;
 namespace lanes {
 
 template <class L, class S>
-struct RunTask {
-  const L& landscape;
-  const S& sampler;
-  const Step1D& step;
-  Key key;
-  std::uint32_t first_particle;
-  const double* x0;
-  std::size_t n;
-  std::int64_t n_steps;
-  const std::vector<double>& basin_edges;
-  const RunOutputs& out;
-  const StopFlag& stop;
-};
+using RunTask = RunTaskOf<L, S, Step1D>;
 
 // Lane bookkeeping of one step, N lanes at a time. bad: min over steps of (k if x_k is non-finite, else
 // kNever), i.e. the first non-finite step. cnt[0]: finite steps; cnt[1 + e]: finite steps with x >= edges[e]
@@ -127,33 +115,19 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   }
 }
 
-template <int W, int N, class L, class S>
-HTSGD_INLINE void run_chunk(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  for (std::size_t g = 0; g < count; g += W) run_group<W, N>(t, begin + g, std::min<std::size_t>(W, count - g));
-}
-
-// per-ISA instantiation
-template <class L, class S>
-void run_chunk_baseline(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 2>(t, begin, count);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX2 void run_chunk_avx2(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 4>(t, begin, count);
-}
-template <class L, class S>
-HTSGD_TARGET_AVX512 void run_chunk_avx512(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
-  run_chunk<kLanes, 8>(t, begin, count);
-}
+// Particles [begin, begin + count) in groups of kLanes; instantiated per ISA by run_chunk_for.
+struct RunChunk {
+  template <int N, class L, class S>
+  static HTSGD_INLINE void run(const RunTask<L, S>& t, std::size_t begin, std::size_t count) {
+    for (std::size_t g = 0; g < count; g += kLanes)
+      run_group<kLanes, N>(t, begin + g, std::min<std::size_t>(kLanes, count - g));
+  }
+};
 
 template <class L, class S>
-using RunChunkFn = void (*)(const RunTask<L, S>&, std::size_t, std::size_t);
-
-template <class L, class S>
-RunChunkFn<L, S> run_chunk_for(Isa isa) {
-  return select_isa<RunChunkFn<L, S>>(isa, &run_chunk_baseline<L, S>, &run_chunk_avx2<L, S>, &run_chunk_avx512<L, S>);
+IsaEntry<const RunTask<L, S>&, std::size_t, std::size_t> run_chunk_for(Isa isa) {
+  return isa_entry<RunChunk, const RunTask<L, S>&, std::size_t, std::size_t>(isa);
 }
-
 
 }  // namespace lanes
 
@@ -191,8 +165,8 @@ void run_nd(const L& landscape, const S& sampler, const StepND& p, Key key, std:
 #if HTSGD_ND_LANES
   if (!scalar_reference && d <= lanes_nd::kMaxDim) {
     const lanes_nd::RunTask<L, S> task{landscape, sampler, p, key, first_particle, x0, n, n_steps, basin_edges,
-                                       n_basins, out, stop};
-    const auto kernel = lanes_nd::run_chunk_for<L, S>(isa);
+                                       out, stop, n_basins};
+    const auto kernel = isa_entry<lanes_nd::RunChunk, const lanes_nd::RunTask<L, S>&, std::size_t, std::size_t>(isa);
     constexpr std::size_t chunk = 4 * lanes_nd::kLanes;
     const auto n_chunks = static_cast<std::int64_t>((n + chunk - 1) / chunk);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(n_threads))

@@ -51,24 +51,16 @@ HTSGD_INLINE void fill_chunk(const S& sampler, Key key, std::uint64_t begin, std
   }
 }
 
-template <class S, class T>
-void fill_chunk_baseline(const S& s, Key k, std::uint64_t b, std::size_t c, T* o) { fill_chunk<2>(s, k, b, c, o); }
-template <class S, class T>
-HTSGD_TARGET_AVX2 void fill_chunk_avx2(const S& s, Key k, std::uint64_t b, std::size_t c, T* o) {
-  fill_chunk<4>(s, k, b, c, o);
-}
-template <class S, class T>
-HTSGD_TARGET_AVX512 void fill_chunk_avx512(const S& s, Key k, std::uint64_t b, std::size_t c, T* o) {
-  fill_chunk<8>(s, k, b, c, o);
-}
+struct FillChunk {
+  template <int N, class S, class T>
+  static HTSGD_INLINE void run(const S& sampler, Key key, std::uint64_t begin, std::size_t count, T* out) {
+    fill_chunk<N>(sampler, key, begin, count, out);
+  }
+};
 
 template <class S, class T>
-using FillChunkFn = void (*)(const S&, Key, std::uint64_t, std::size_t, T*);
-
-template <class S, class T>
-FillChunkFn<S, T> fill_chunk_for(Isa isa) {
-  return select_isa<FillChunkFn<S, T>>(isa, &fill_chunk_baseline<S, T>, &fill_chunk_avx2<S, T>,
-                                       &fill_chunk_avx512<S, T>);
+IsaEntry<const S&, Key, std::uint64_t, std::size_t, T*> fill_chunk_for(Isa isa) {
+  return isa_entry<FillChunk, const S&, Key, std::uint64_t, std::size_t, T*>(isa);
 }
 
 }  // namespace lanes

@@ -4,8 +4,13 @@
 // portable (no -march=native). All three give the same bits: the kernels use only correctly rounded IEEE
 // operations and the core is compiled with -ffp-contract=off.
 //
-// HTSGD_ISA=baseline|avx2|avx512 in the environment caps the choice (for tests and benchmarks).
+// HTSGD_ISA=baseline|avx2|avx512 in the environment caps the choice (for tests and benchmarks); any other
+// value is reported once on stderr and ignored.
+//
+// isa_entry<Kernel, Args...>(isa) is the one place that instantiates a lane kernel per ISA: `Kernel` is a
+// struct with a static member template `run<N>(args...)` (always inlined; N doubles per SIMD register).
 #pragma once
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -43,6 +48,8 @@ inline Isa active_isa() {
       if (std::strcmp(env, "baseline") == 0) cap = Isa::Baseline;
       else if (std::strcmp(env, "avx2") == 0) cap = Isa::Avx2;
       else if (std::strcmp(env, "avx512") == 0) cap = Isa::Avx512;
+      else if (*env != '\0')  // once: this initialiser runs once per process
+        std::fprintf(stderr, "htsgd: ignoring HTSGD_ISA=%s; expected one of baseline, avx2, avx512\n", env);
       if (static_cast<int>(cap) < static_cast<int>(best)) best = cap;
     }
     return best;
@@ -60,6 +67,31 @@ Fn select_isa(Isa isa, Fn baseline, Fn avx2, Fn avx512) {
   (void)isa, (void)avx2, (void)avx512;
 #endif
   return baseline;
+}
+
+// The instantiations of Kernel::run<N> behind isa_entry: 2 doubles per register for the baseline (SSE2), 4
+// for AVX2, 8 for AVX-512. Kernel::run is always inlined, so it is compiled for the target of its caller.
+template <class Kernel, class... Args>
+void isa_baseline(Args... args) {
+  Kernel::template run<2>(args...);
+}
+template <class Kernel, class... Args>
+HTSGD_TARGET_AVX2 void isa_avx2(Args... args) {
+  Kernel::template run<4>(args...);
+}
+template <class Kernel, class... Args>
+HTSGD_TARGET_AVX512 void isa_avx512(Args... args) {
+  Kernel::template run<8>(args...);
+}
+
+template <class... Args>
+using IsaEntry = void (*)(Args...);
+
+// The entry point of Kernel compiled for `isa`; Args: the exact parameter types of Kernel::run.
+template <class Kernel, class... Args>
+IsaEntry<Args...> isa_entry(Isa isa) {
+  return select_isa<IsaEntry<Args...>>(isa, &isa_baseline<Kernel, Args...>, &isa_avx2<Kernel, Args...>,
+                                       &isa_avx512<Kernel, Args...>);
 }
 
 inline const char* isa_name(Isa isa) {

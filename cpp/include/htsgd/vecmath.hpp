@@ -13,7 +13,7 @@
 //   sincospi_kernel(a), |a| <= 4:              sin(pi a), cos(pi a); max absolute error < 2.5e-16 and
 //                                              relative < 4e-16 away from their zeros (2a = n + f exactly,
 //                                              fdlibm's sin/cos polynomials on f pi/2)
-// All are far inside the 1e-12 budget of the issue. Inputs outside those ranges: log_kernel is only
+// All are far inside a relative budget of 1e-12. Inputs outside those ranges: log_kernel is only
 // called on uniforms in (0, 1) and other positive normals; expm1_kernel returns -1 below -40 (exact to double
 // precision), +inf above 709.78, and NaN for NaN; exp_kernel returns 0 below -746 and +inf above 709.78.
 #pragma once
@@ -29,8 +29,11 @@
 
 #if defined(__GNUC__)
 #define HTSGD_INLINE inline __attribute__((always_inline))
+#define HTSGD_INLINE_LAMBDA __attribute__((always_inline))  // after a lambda's parameters: inlined into the
+                                                            // kernel, so compiled for the kernel's ISA
 #else
 #define HTSGD_INLINE inline
+#define HTSGD_INLINE_LAMBDA
 #endif
 
 namespace htsgd {
