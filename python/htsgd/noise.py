@@ -15,7 +15,7 @@ from scipy import special, stats
 
 from . import _core
 from ._rng import RNGLike, resolve_seed
-from ._validation import check_int, check_interval, check_positive
+from ._validation import check_array, check_int, check_interval, check_noise_range, check_positive
 
 
 class NoiseLaw:
@@ -58,9 +58,9 @@ class NoiseLaw:
         return {"kind": self.kind, "alpha": self._alpha_param, "scale": self.scale}
 
     def _tail_input(self, x: Any) -> np.ndarray:
-        arr = np.asarray(x, dtype=np.float64)
-        if np.any(np.isnan(arr)) or np.any(arr < 0):
-            raise ValueError("Invalid x: expected numbers >= 0")
+        arr = check_array("x", x, allow_nonfinite=True)
+        if np.any(arr < 0):
+            raise ValueError("Invalid x: expected numbers >= 0 (inf allowed, no NaN)")
         return arr
 
 
@@ -78,6 +78,7 @@ class Pareto(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_positive("alpha", self.alpha))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        check_noise_range(self.kind, "alpha", self.alpha, self.scale)
 
     def tail(self, x: Any) -> np.ndarray | float:
         x = self._tail_input(x)
@@ -100,6 +101,7 @@ class Stable(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_interval("alpha", self.alpha, 0.0, 2.0, lo_open=True, hi_open=False))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        check_noise_range(self.kind, "alpha", self.alpha, self.scale)
 
     @property
     def tail_is_exact(self) -> bool:  # type: ignore[override]
@@ -131,6 +133,7 @@ class StudentT(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "df", check_positive("df", self.df))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        check_noise_range(self.kind, "df", self.df, self.scale)
 
     @property
     def alpha(self) -> float:  # type: ignore[override]
@@ -150,6 +153,7 @@ class Gaussian(NoiseLaw):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        check_noise_range(self.kind, "alpha", 2.0, self.scale)
 
     @property
     def alpha(self) -> float:  # type: ignore[override]
