@@ -10,9 +10,10 @@ from . import _core
 from ._rng import RNGLike, resolve_seed
 from ._validation import (check_array, check_choice, check_int, check_n_threads, check_optional_int,
                           check_positive)
-from .landscapes import Landscape, Landscape1D, LandscapeND, check_landscape
+from .landscapes import Landscape, Landscape1D, LandscapeND, Separable, check_landscape
 from .noise import NoiseLaw, check_noise
 from .results import ExitTimes, RunResult
+from .theory import basins_from_critical_points
 
 _MAX_PARTICLES = 2**32 - 1  # particle ids index the 32-bit Philox counter word
 _MAX_STEPS = 2**56 - 1
@@ -97,7 +98,8 @@ class HeavyTailedSGD:
             single_shape = (self._d,)
         if per_particle:
             if n_particles is not None and n_particles != x.shape[0]:
-                raise ValueError(f"Invalid n_particles: {n_particles}; x0 holds {x.shape[0]} particles")
+                raise ValueError(f"Invalid n_particles: {n_particles}; expected None or {x.shape[0]}, the number of "
+                                 "particles in x0")
             out = x
         else:
             n = 1 if n_particles is None else n_particles
@@ -162,28 +164,49 @@ class HeavyTailedSGD:
         x = self._initial_state(x0, n_particles)
         fp = self._check_first_particle(first_particle, x.shape[0])
         seed = resolve_seed(rng)
-        edges, n_basins, basins = self._occupancy_layout() if occupancy else (np.empty(0), 0, [])
+        edges, n_basins, basins, note = self._occupancy_layout() if occupancy else (np.empty(0), 0, [], None)
         if record_every is not None and x.size * (n_steps // record_every) > 2**31:
-            raise ValueError(f"Invalid record_every: {record_every}; the trajectory would hold "
-                             f"{x.size * (n_steps // record_every):.3g} numbers (more than 2**31)")
+            raise ValueError(f"Invalid record_every: {record_every}; expected a value that keeps the trajectory "
+                             f"within 2**31 numbers (it would hold {x.size * (n_steps // record_every):.3g})")
         state = np.array(x, dtype=np.float64, order="C")  # the one copy: C++ turns it into the final state
         raw = _core.run(self.landscape._spec(), self.noise._spec(), self._step_spec(), state, n_steps, seed.key,
                         fp, record_every or 0, edges, n_basins, threads)
         return RunResult(final=raw["final"], trajectory=raw["trajectory"], record_every=record_every,
                          occupancy=raw["occupancy"], basins=basins, nonfinite_index=raw["nonfinite_index"],
                          nonfinite_at=raw["nonfinite_at"], n_steps=n_steps, first_particle=fp, seed_entropy=seed.entropy,
-                         seed_spawn_key=seed.spawn_key)
+                         seed_spawn_key=seed.spawn_key, occupancy_note=note)
 
-    def _occupancy_layout(self) -> tuple[np.ndarray, int, list]:
+    def _occupancy_layout(self) -> tuple[np.ndarray, int, list, str | None]:
+        # Occupancy columns are the regions between consecutive maxima; they are basins only when each
+        # holds exactly one minimum. Otherwise (concave ends, a landscape the analysis cannot classify)
+        # the run goes on without occupancy and says why.
         land = self.landscape
         if isinstance(land, Landscape1D):
-            if len(land.critical_points) == 0:
-                return np.empty(0), 0, []
-            return np.ascontiguousarray(land.maxima, dtype=np.float64), len(land.maxima) + 1, land.basins()
+            try:
+                return self._occupancy_layout_1d(land.minima, land.maxima)
+            except ValueError as exc:
+                return np.empty(0), 0, [], f"no occupancy: {exc}"
         edges = land.basin_edges if isinstance(land, LandscapeND) else None
         if edges is None or (len(edges) + 1) ** self._d > _MAX_BASINS_ND:
-            return np.empty(0), 0, []
-        return np.ascontiguousarray(edges, dtype=np.float64), (len(edges) + 1) ** self._d, list(land.minima)
+            return np.empty(0), 0, [], None
+        if isinstance(land, Separable):
+            try:
+                self._occupancy_layout_1d(land.component.minima, land.component.maxima)
+            except ValueError as exc:
+                return np.empty(0), 0, [], f"no occupancy: {exc}"
+        return np.ascontiguousarray(edges, dtype=np.float64), (len(edges) + 1) ** self._d, list(land.minima), None
+
+    def _occupancy_layout_1d(self, minima: np.ndarray, maxima: np.ndarray) -> tuple[np.ndarray, int, list, None]:
+        if len(minima) == 0 and len(maxima) == 0:
+            return np.empty(0), 0, [], None
+        ends = np.concatenate([[-math.inf], maxima, [math.inf]])
+        per_region = np.bincount(np.searchsorted(maxima, minima), minlength=len(maxima) + 1)
+        if np.any(per_region != 1):
+            k = int(np.flatnonzero(per_region != 1)[0])
+            raise ValueError(f"the region ({ends[k]:g}, {ends[k + 1]:g}) between maxima holds {per_region[k]} "
+                             "minima, not one, so it is no basin (e.g. the landscape falls away at that end)")
+        basins = basins_from_critical_points(minima, maxima)
+        return np.ascontiguousarray(maxima, dtype=np.float64), len(maxima) + 1, basins, None
 
     def exit_times(self, x0: Any, domain: tuple[Any, Any], n_particles: int, max_steps: int,
                    rng: RNGLike = None, n_threads: int | None = None, *, first_particle: int = 0) -> ExitTimes:

@@ -48,6 +48,8 @@ from numpy.polynomial import chebyshev as _cheb
 from scipy.integrate import quad_vec
 from scipy.optimize import brentq
 
+from ._validation import check_array
+
 __all__ = [
     "Basin", "MarkovChain", "find_basins", "basins_from_critical_points", "jumps_needed",
     "exit_time_exponent", "jump_rate", "exit_rate_scale", "exit_constant", "exit_side_probabilities",
@@ -682,7 +684,7 @@ def stationary_distribution(Q) -> np.ndarray:
     -------
     numpy.ndarray
     """
-    Q = np.asarray(Q, dtype=float)
+    Q = check_array("Q", Q, allow_nonfinite=True, allow_nan=True)
     if Q.ndim != 2 or Q.shape[0] != Q.shape[1] or Q.shape[0] == 0:
         raise ValueError(f"Invalid Q: shape {Q.shape}; expected a non-empty square matrix")
     n = Q.shape[0]
