@@ -63,7 +63,8 @@ def judge(case_id: str, rec: dict) -> str | None:
         name = expect[1]
         if outcome != "raised" or typ not in CLEAR_TYPES:
             return f"expected a ValueError/TypeError naming {name!r}, got {outcome} {typ}: {msg}"
-        if not re.search(rf"Invalid {re.escape(name)}\b", msg) or "expected" not in msg:
+        names = "|".join(map(re.escape, name.split("|")))  # "a|b": either spelling names the argument
+        if not re.search(rf"Invalid ({names})\b", msg) or "expected" not in msg:
             return f"unclear error (must name {name!r} and its domain): {typ}: {msg}"
         return None
     # cli: exit code 2, a one-line message, no traceback

@@ -95,7 +95,7 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
-def max_threads() -> int:
+def thread_limit() -> int:
     """The most OpenMP threads a call may ask for: 8 per core, at least 64.
 
     Results do not depend on the thread count, so more threads than cores buy nothing; far more can make
@@ -105,9 +105,13 @@ def max_threads() -> int:
 
 
 def check_n_threads(value: Any) -> int:
-    """``None`` (all cores, OMP_NUM_THREADS respected) or an integer in ``[1, max_threads()]``; returns 0
-    for None."""
-    return 0 if value is None else check_int("n_threads", value, minimum=1, maximum=max_threads())
+    """``None`` (all cores, OMP_NUM_THREADS respected) or an integer in ``[1, thread_limit()]``; returns 0
+    for None (the OpenMP default), or ``thread_limit()`` where OMP_NUM_THREADS asks for more."""
+    if value is None:
+        from ._core import max_threads as omp_default  # imported here: the torch extra needs no _core
+
+        return 0 if omp_default() <= thread_limit() else thread_limit()
+    return check_int("n_threads", value, minimum=1, maximum=thread_limit())
 
 
 # ---------------------------------------------------------------- ranges where the noise samplers are exact

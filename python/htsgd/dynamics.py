@@ -229,6 +229,9 @@ class HeavyTailedSGD:
         Returns
         -------
         ExitTimes
+            A step that overflows through a finite end of ``domain`` (untruncated noise) is an exit on that
+            side, its position ``+-inf``; a NaN position, or ``+-inf`` beyond an infinite end (the true
+            position is finite, still inside), is flagged ``nonfinite`` and treated as censored.
         """
         n_particles = check_int("n_particles", n_particles, minimum=1, maximum=_MAX_PARTICLES)
         max_steps = check_int("max_steps", max_steps, minimum=1, maximum=_MAX_STEPS)

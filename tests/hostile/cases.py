@@ -82,7 +82,9 @@ _err("StudentT-scale-subnormal", "StudentT(3.0, 5e-324)", "scale")
 _err("Pareto-scale-1e300", "Pareto(1.5, 1e300)", "scale")
 _err("Gaussian-scale-1e308", "Gaussian(1e308)", "scale")
 _err("Stable-scale-1e-300", "Stable(1.5, 1e-300)", "scale")
-for law in ("Pareto(0.0519)", "Stable(0.0986)", "StudentT(0.232)", "Pareto(1.5, 1e-250)", "Gaussian(1e306)",
+from htsgd._validation import _min_alpha  # noqa: E402  (the smallest accepted tail index of each law)
+
+for law in (f"Pareto({_min_alpha('pareto')})", f"Stable({_min_alpha('stable')})", f"StudentT({_min_alpha('student_t')})", "Pareto(1.5, 1e-250)", "Gaussian(1e306)",
             "Stable(2.0, 1e290)", "Pareto(1e6)", "StudentT(1e300)"):
     _ok(f"extreme-ok-{law}", f"z = {law}.sample(20000, rng=1)\nassert np.all(np.isfinite(z)), z[~np.isfinite(z)]")
 for law in ("Pareto(1.5)", "Stable(1.5)", "StudentT(3.0)", "Gaussian()"):
@@ -163,7 +165,7 @@ for deg in range(3, 7):
             assert r.occupancy.shape[1] == len(r.basins) == len(mins)
             assert np.all(r.occupancy.sum(axis=1)[~r.nonfinite] == 20)
         else:
-            assert r.occupancy_note
+            assert r.occupancy_note or len(l.critical_points) == 0
 """)
 
 # ----------------------------------------------------------------------------------------------- HeavyTailedSGD
@@ -222,8 +224,14 @@ _run("run-first_particle-2**32", "first_particle", "fp", "2**32")
 for tag, bad in BAD_RNG.items():
     _run(f"run-rng-{tag}", "rng", "rng", bad)
 _run("run-occupancy-str", "occupancy", "occ", "'yes'")
-_ok("run-n_threads-max", "r = sgd.run(1.0, 10, 40, rng=1, n_threads=htsgd._validation.max_threads())\n"
-    "assert np.array_equal(r.final, sgd.run(1.0, 10, 40, rng=1, n_threads=1).final)")
+_ok("run-n_threads-max", "r = sgd.run(1.0, 10, 2000, rng=1, n_threads=htsgd._validation.thread_limit())\n"
+    "assert np.array_equal(r.final, sgd.run(1.0, 10, 2000, rng=1, n_threads=1).final)")
+_ok("exit-n_threads-max", "kw = dict(x0=1.0, domain=(0.0, math.inf), n_particles=2000, max_steps=50, rng=1)\n"
+    "assert np.array_equal(sgd.exit_times(**kw, n_threads=htsgd._validation.thread_limit()).steps, sgd.exit_times(**kw, n_threads=1).steps)")
+_ok("run-omp-num-threads-4096", "import os, subprocess, sys\n"
+    "code = 'import htsgd; from htsgd.landscapes import DoubleWell; s = htsgd.HeavyTailedSGD(DoubleWell(), 0.05, htsgd.Pareto(1.5, 0.2), 1.5); print(s.run(1.0, 5, 5000, rng=1).final.shape)'\n"
+    "p = subprocess.run([sys.executable, '-c', code], env=dict(os.environ, OMP_NUM_THREADS='4096'), capture_output=True, text=True)\n"
+    "assert p.returncode == 0 and '(5000,)' in p.stdout, p.stderr[-500:]")
 _ok("run-zero-steps", "r = sgd.run(1.0, 0, 3, rng=1)\nassert np.all(r.final == 1.0)")
 _ok("run-x0-huge", "r = sgd.run(1e150, 3, 3, rng=1)\nassert r.n_nonfinite == 3 or np.all(np.isfinite(r.final))")
 # occupancy of landscapes the analysis cannot cut into basins: the run completes and says why
@@ -270,7 +278,7 @@ et = big.exit_times(1.0, (0.0, 2.0), 64, 10, rng=1)
 assert np.all(et.exited) and not np.any(et.nonfinite) and np.all(et.steps == 1)
 assert np.all(np.isinf(et.position))
 lo, hi = et.side_fractions()
-assert abs(lo - np.mean(et.position < 0)) < 1e-12 and 0 < lo < 1
+assert abs(lo.value - np.mean(et.position < 0)) < 1e-12 and 0 < lo.value < 1
 assert et.mean().value == 1.0
 """)
 _ok("exit-overflow-infinite-end", """
@@ -294,8 +302,7 @@ _ok("exit-overflow-nd-truncated", """
 t = HeavyTailedSGD(Separable(dw, 2), 1e308, Pareto(1.5, 1e10), truncation=1.0)
 et = t.exit_times([1.0, 1.0], ([0.0, 0.0], [2.0, 2.0]), 64, 10, rng=1)
 assert np.all(et.exited) and np.all(np.isfinite(et.position))
-one = et.steps == 1
-assert one.any() and np.all(np.abs(np.linalg.norm(et.position[one] - 1.0, axis=1) - 1.0) < 1e-12)
+assert np.all(np.linalg.norm(et.position - 1.0, axis=1) <= et.steps * (1.0 + 1e-12))
 """)
 
 # ----------------------------------------------------------------------------------------------- rare events
@@ -394,7 +401,7 @@ for tag, argv in (("lrs-neg", ["demo", "--lrs", "-0.1"]), ("lrs-str", ["demo", "
 
 # ----------------------------------------------------------------------------------------------- torch optimizer
 TOPT = "TorchSGD([p], {kw})"
-for key, bads in (("learning rate", {"neg": "-0.1", "nan": "math.nan", "str": "'a'", "inf": "math.inf"}),
+for key, bads in (("lr|learning rate", {"neg": "-0.1", "nan": "math.nan", "str": "'a'", "inf": "math.inf"}),
                   ("alpha", {"neg": "-1.0", "zero": "0.0", "nan": "math.nan", "str": "'a'"}),
                   ("noise_scale", {"neg": "-1.0", "nan": "math.nan", "inf": "math.inf"}),
                   ("truncation", {"neg": "-1.0", "zero": "0.0", "nan": "math.nan", "str": "'a'"}),
@@ -407,7 +414,7 @@ for key, bads in (("learning rate", {"neg": "-0.1", "nan": "math.nan", "str": "'
                   ("seed", {"str": "'a'", "neg": "-1"}),
                   ("sampler", {"str": "'gpu'"})):
     for tag, bad in bads.items():
-        kw = "lr" if key == "learning rate" else key
+        kw = "lr" if key == "lr|learning rate" else key
         _err(f"torch-{kw}-{tag}", "import math\n" + TORCH_PRELUDE + TOPT.format(kw=f"{kw}={bad}"), key, torch=True)
 _ok("torch-inf-grad-coordinate", "import math\n" + TORCH_PRELUDE + """
 opt = TorchSGD([p], lr=0.1, noise=None, truncation=0.5, clip='coordinate')
