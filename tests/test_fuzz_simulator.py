@@ -55,7 +55,9 @@ def _quiet(fn, *args, **kw):
 
 def _check_run_1d(sgd, x0, n_steps, bounds):
     r = _quiet(sgd.run, x0, n_steps, 8, rng=1, record_every=1, occupancy=True)
-    path = np.vstack([np.full((1, 8), x0), r.trajectory])
+    records = r.trajectory if r.trajectory is not None else np.empty((0, 8))  # None: no step recorded
+    assert len(records) == n_steps
+    path = np.vstack([np.full((1, 8), x0), records])
     flagged = r.nonfinite
     for i in range(8):
         p = path[:, i]

@@ -116,11 +116,11 @@ def check_n_threads(value: Any) -> int:
 
 # ---------------------------------------------------------------- ranges where the noise samplers are exact
 # The engine's uniforms are (2j + 1) 2^-53 (Student t: u^2 + v^2 >= 2^-104), so each sampler has a largest
-# variate; outside these ranges it (or an intermediate of its formula) overflows to inf, or the scale is so
-# small that variates lose their precision. The laws' constructors refuse those parameters.
+# variate; outside these ranges it (or an intermediate of its formula) overflows to inf. The laws'
+# constructors refuse those parameters. (A tiny scale is allowed: its variates round toward 0, never to
+# inf or NaN, and a vanishing noise is a legitimate way to run the deterministic drift.)
 _LN_MAX = math.log(sys.float_info.max) - 1.0  # one e of margin for the kernels' rounding
 _LN_U = 53.0 * math.log(2.0)                  # -log of the smallest uniform
-_MIN_SCALE = 1e-250
 
 
 def _ln_max_variate(kind: str, alpha: float) -> float:
@@ -151,15 +151,15 @@ def _min_alpha(kind: str) -> float:
 
 def check_noise_range(kind: str, alpha_name: str, alpha: float, scale: float) -> None:
     """Refuse a law's parameters where its sampler is not exact: variates (or intermediates) that overflow
-    to inf, or a ``scale`` below 1e-250. ``alpha`` and ``scale`` are already checked finite and > 0."""
+    to inf. ``alpha`` and ``scale`` are already checked finite and > 0."""
     if kind != "gaussian" and alpha < _min_alpha(kind):
         raise _fail(alpha_name, alpha, f"a number >= {_min_alpha(kind):g} (below it the sampler's largest "
                                        "variates overflow to inf)")
     largest = math.exp(_LN_MAX - _ln_max_variate(kind, alpha))
-    if not _MIN_SCALE <= scale <= largest:
+    if scale > largest:
         given = "" if kind == "gaussian" else f" for {alpha_name}={alpha:g}"
-        raise _fail("scale", scale, f"{_MIN_SCALE:g} <= scale <= {largest:.4g}{given} "
-                                    "(the sampler's variates must stay finite and keep their precision)")
+        raise _fail("scale", scale, f"0 < scale <= {largest:.4g}{given} (above it the sampler's largest "
+                                    "variates overflow to inf)")
 
 
 def _abbrev(arr: np.ndarray) -> str:

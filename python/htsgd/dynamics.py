@@ -164,7 +164,7 @@ class HeavyTailedSGD:
         x = self._initial_state(x0, n_particles)
         fp = self._check_first_particle(first_particle, x.shape[0])
         seed = resolve_seed(rng)
-        edges, n_basins, basins, note = self._occupancy_layout() if occupancy else (np.empty(0), 0, [], None)
+        edges, n_basins, basins, note = self._occupancy_plan() if occupancy else (np.empty(0), 0, [], None)
         if record_every is not None and x.size * (n_steps // record_every) > 2**31:
             raise ValueError(f"Invalid record_every: {record_every}; expected a value that keeps the trajectory "
                              f"within 2**31 numbers (it would hold {x.size * (n_steps // record_every):.3g})")
@@ -176,7 +176,10 @@ class HeavyTailedSGD:
                          nonfinite_at=raw["nonfinite_at"], n_steps=n_steps, first_particle=fp, seed_entropy=seed.entropy,
                          seed_spawn_key=seed.spawn_key, occupancy_note=note)
 
-    def _occupancy_layout(self) -> tuple[np.ndarray, int, list, str | None]:
+    def _occupancy_layout(self) -> tuple[np.ndarray, int, list]:
+        return self._occupancy_plan()[:3]
+
+    def _occupancy_plan(self) -> tuple[np.ndarray, int, list, str | None]:
         # Occupancy columns are the regions between consecutive maxima; they are basins only when each
         # holds exactly one minimum. Otherwise (concave ends, a landscape the analysis cannot classify)
         # the run goes on without occupancy and says why.

@@ -265,8 +265,8 @@ def _resolve_side(side: Any, sides: dict[str, tuple[float, int]]) -> tuple[str, 
     else:
         side = check_choice("side", side, _SIDES)
         if side != "both" and side not in sides:
-            raise ValueError(f"Invalid side: {side!r}; expected a side whose end is finite (the domain's {side} "
-                             "end is infinite: no exit there)")
+            raise ValueError(f"Invalid side: {side!r}; the domain's {side} end is infinite (no exit there; "
+                             "expected a side with a finite end)")
     used = list(sides) if side == "both" else [side]
     l_star = min(sides[s][1] for s in used)
     r = min(sides[s][0] for s in used)
@@ -283,7 +283,7 @@ def _setup(sgd: HeavyTailedSGD, x0: Any, domain: Any, horizon: Any, method: Any,
     if method == "crude":
         for name, v in (("gamma", gamma), ("weight", weight)):
             if v is not None:
-                raise ValueError(f"Invalid {name}: {v!r}; expected None with method='crude' (it takes no {name})")
+                raise ValueError(f"Invalid {name}: {v!r}; method='crude' takes no {name} (expected None)")
         needed = math.ceil(min(x - lo, hi - x) / sgd._b) if math.isfinite(sgd._b) else 1
         if T < needed:  # every step moves at most b: p = 0 exactly, and no sample count would show an exit
             raise ValueError(f"Invalid horizon: {T}; steps are at most b = {sgd._b:g} long, so leaving the "
@@ -483,7 +483,7 @@ def mean_exit_time(sgd: HeavyTailedSGD, x0: Any, domain: Any, method: str = "aut
     if method == "direct":
         for name, v in (("gamma", gamma), ("weight", weight), ("horizons", horizons)):
             if v is not None:
-                raise ValueError(f"Invalid {name}: {v!r}; expected None with method='direct' (it takes no {name})")
+                raise ValueError(f"Invalid {name}: {v!r}; method='direct' takes no {name} (expected None)")
     seed = resolve_seed(rng)
     root = seed.seed_sequence()
     kids = [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(3)]
