@@ -27,7 +27,9 @@ cp -r "$top/python/htsgd" "$build/pkg/htsgd"
 rm -f "$build/pkg/htsgd"/_core*.so
 cp "$build"/_core*.so "$build/pkg/htsgd/"
 
-export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
+# libstdc++ preloaded too: Python does not link it, and without it ASan's __cxa_throw interceptor finds no
+# real __cxa_throw when the extension throws (a CHECK failure of the runtime, not a finding).
+export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export PYTHONPATH="$build/pkg:$top"
