@@ -34,12 +34,13 @@ export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:detect_stac
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export PYTHONPATH="$build/pkg:$top"
 export HYPOTHESIS_PROFILE=ci
-# The tests whose code runs in C++ (engine, samplers, lanes, exits, rare events, truncation, workers), the
-# matrix (each case in a child process: a finding is a crash there) and the fuzz. The statistical
-# reproduction and torch tests add run time, not C++ paths.
+# The tests whose code runs in C++ (engine, every ISA's kernels through the digests, lanes, exits,
+# truncation, workers, Ctrl-C), the matrix (each case in a child process: a finding is a crash there; it
+# covers the rare-event paths too) and the fuzz. The statistical tests (noise laws, rare events,
+# reproductions) and torch add run time under ASan (3-5x), not C++ paths.
 "$py" -c "import htsgd, sys; assert htsgd._core.__file__.startswith('$build'), htsgd._core.__file__"
 time "$py" -m pytest -q -p no:cacheprovider \
   tests/test_truncation.py tests/test_dynamics.py tests/test_exit_times.py tests/test_lanes_nd.py \
-  tests/test_noise.py tests/test_noise_kernels.py tests/test_landscapes.py tests/test_validation.py \
-  tests/test_workers.py tests/test_interrupt.py tests/test_rng.py tests/test_vecmath.py tests/test_digests.py \
-  tests/test_rare_event.py tests/test_hostile_matrix.py tests/test_fuzz_simulator.py "$@"
+  tests/test_noise_kernels.py tests/test_landscapes.py tests/test_workers.py tests/test_interrupt.py \
+  tests/test_vecmath.py tests/test_digests.py tests/test_hostile_truncation.py tests/test_hostile_matrix.py \
+  tests/test_fuzz_simulator.py "$@"
