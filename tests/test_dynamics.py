@@ -137,8 +137,13 @@ def test_nonfinite_particles_are_reported_not_kept():
     # a flagged particle's occupancy stops at the step it overflowed
     bad = np.flatnonzero(r.nonfinite)
     assert np.all(r.occupancy[bad].sum(axis=1) == r.nonfinite_step[bad] - 1)
+    # an overflow through a finite end is an exit on that side (position +-inf), not censoring
+    et = sgd.exit_times(1.0, (-1e308, 1e308), 200, 10_000, rng=1)
+    over = ~np.isfinite(et.position)
+    assert over.any() and np.all(et.exited[over]) and et.n_nonfinite == 0
+    # beyond an infinite end the true position is still inside: flagged non-finite and censored
     with pytest.warns(RuntimeWarning, match="non-finite"):
-        et = sgd.exit_times(1.0, (-1e308, 1e308), 200, 10_000, rng=1)
+        et = sgd.exit_times(1.0, (-math.inf, math.inf), 200, 10_000, rng=1)
     assert et.n_nonfinite > 0 and not np.any(et.exited & et.nonfinite)
 
 

@@ -19,7 +19,7 @@ SPD = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, -0.2], [0.0, -0.2, 0.5]])
 
 
 def _run_both(sgd: htsgd.HeavyTailedSGD, x0: np.ndarray, n_steps: int, record_every: int, seed: int = 5):
-    edges, _ = _occupancy_layout(sgd.model)
+    edges, _, _ = _occupancy_layout(sgd.model)
     outs = []
     for run in (_core.run, _core._testing.run_reference):
         state = np.array(x0, dtype=np.float64, order="C")

@@ -146,7 +146,8 @@ class Model:
             single_shape = (self._dim,)
         if per_particle:
             if n_particles is not None and n_particles != x.shape[0]:
-                raise ValueError(f"Invalid n_particles: {n_particles}; x0 holds {x.shape[0]} particles")
+                raise ValueError(f"Invalid n_particles: {n_particles}; expected None or {x.shape[0]}, the number "
+                                 "of particles in x0")
             out = x
         else:
             out = np.broadcast_to(x, (1 if n_particles is None else n_particles, *single_shape))

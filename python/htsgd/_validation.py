@@ -5,8 +5,11 @@ Every check names the argument and its allowed domain, e.g.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -64,7 +67,8 @@ def check_array(name: str, value: Any, *, ndim: int | tuple[int, ...] | None = N
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and other objects numpy refuses
-        raise TypeError(f"Invalid {name}: cannot be converted to an array ({exc})") from None
+        raise TypeError(f"Invalid {name}: expected real numbers in a regular array; cannot be converted "
+                        f"({exc})") from None
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(f"Invalid {name}: expected real numbers, got an array of dtype {arr.dtype}")
     arr = np.asarray(arr, dtype=np.float64)
@@ -91,9 +95,71 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def thread_limit() -> int:
+    """The most OpenMP threads a call may ask for: 8 per core, at least 64.
+
+    Results do not depend on the thread count, so more threads than cores buy nothing; far more can make
+    the OpenMP runtime fail to create them, which ends the process (libgomp aborts) instead of raising.
+    """
+    return max(64, 8 * (os.cpu_count() or 1))
+
+
 def check_n_threads(value: Any) -> int:
-    """``None`` (all cores, OMP_NUM_THREADS respected) or an integer >= 1; returns 0 for None."""
-    return 0 if value is None else check_int("n_threads", value, minimum=1, maximum=4096)
+    """``None`` (all cores, OMP_NUM_THREADS respected) or an integer in ``[1, thread_limit()]``; returns 0
+    for None (the OpenMP default), or ``thread_limit()`` where OMP_NUM_THREADS asks for more."""
+    if value is None:
+        from ._core import max_threads as omp_default  # imported here: the torch extra needs no _core
+
+        return 0 if omp_default() <= thread_limit() else thread_limit()
+    return check_int("n_threads", value, minimum=1, maximum=thread_limit())
+
+
+# ---------------------------------------------------------------- ranges where the noise samplers are exact
+# The engine's uniforms are (2j + 1) 2^-53 (Student t: u^2 + v^2 >= 2^-104), so each sampler has a largest
+# variate; outside these ranges it (or an intermediate of its formula) overflows to inf. The laws'
+# constructors refuse those parameters. (A tiny scale is allowed: its variates round toward 0, never to
+# inf or NaN, and a vanishing noise is a legitimate way to run the deterministic drift.)
+_LN_MAX = math.log(sys.float_info.max) - 1.0  # one e of margin for the kernels' rounding
+_LN_U = 53.0 * math.log(2.0)                  # -log of the smallest uniform
+
+
+def _ln_max_variate(kind: str, alpha: float) -> float:
+    """log of the largest |variate| / scale of the engine's sampler (and of its largest intermediate)."""
+    if kind == "pareto":  # scale * expm1(-log(U) / alpha)
+        return _LN_U / alpha
+    if kind == "stable":  # sin(.) exp(E), E = -log cos(V) / alpha + (1 - alpha) / alpha log(cos(.) / W)
+        ln_w = math.log(_LN_U)  # W = -log U lies in [2^-53, 36.7]
+        if alpha < 1.0:
+            return _LN_U / alpha + (1.0 - alpha) / alpha * _LN_U
+        return _LN_U / alpha + (alpha - 1.0) / alpha * (_LN_U + ln_w)
+    if kind == "student_t":  # u sqrt(df expm1(-2/df log w) / w), w >= 2^-104
+        inner = 4.0 * _LN_U / alpha + math.log(4.0 * _LN_U) + 2.0 * _LN_U  # df expm1(t) <= 4 ln(2^53) e^t
+        return max(inner, 0.5 * inner)  # the radicand itself must stay finite
+    return 0.5 * math.log(2.0 * _LN_U)  # gaussian: sqrt(-2 log U)
+
+
+@functools.lru_cache(maxsize=None)
+def _min_alpha(kind: str) -> float:
+    """The smallest alpha (3 significant digits, rounded up) whose largest variate is finite for scale 1."""
+    lo, hi = 1e-6, 10.0  # _ln_max_variate decreases in alpha
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (lo, mid) if _ln_max_variate(kind, mid) <= _LN_MAX else (mid, hi)
+    unit = 10.0 ** (math.floor(math.log10(hi)) - 2)
+    return round(math.ceil(hi / unit) * unit, 12)
+
+
+def check_noise_range(kind: str, alpha_name: str, alpha: float, scale: float) -> None:
+    """Refuse a law's parameters where its sampler is not exact: variates (or intermediates) that overflow
+    to inf. ``alpha`` and ``scale`` are already checked finite and > 0."""
+    if kind != "gaussian" and alpha < _min_alpha(kind):
+        raise _fail(alpha_name, alpha, f"a number >= {_min_alpha(kind):g} (below it the sampler's largest "
+                                       "variates overflow to inf)")
+    largest = math.exp(_LN_MAX - _ln_max_variate(kind, alpha))
+    if scale > largest:
+        given = "" if kind == "gaussian" else f" for {alpha_name}={alpha:g}"
+        raise _fail("scale", scale, f"0 < scale <= {largest:.4g}{given} (above it the sampler's largest "
+                                    "variates overflow to inf)")
 
 
 def _abbrev(arr: np.ndarray) -> str:

@@ -147,6 +147,9 @@ class HeavyTailedSGD:
         Returns
         -------
         ExitTimes
+            A step that overflows through a finite end of ``domain`` (untruncated noise) is an exit on that
+            side, its position ``+-inf``; a NaN position, or ``+-inf`` beyond an infinite end (the true
+            position is finite, still inside), is flagged ``nonfinite`` and treated as censored.
         """
         kw = keyword_only("exit_times", args, _EXIT_TIMES_LEGACY, {"rng": rng, "n_threads": n_threads},
                           {"rng": None, "n_threads": None})

@@ -98,28 +98,49 @@ class Landscape1D(Landscape):
         return check_array("x", x, allow_nonfinite=True).reshape(-1)
 
     def value(self, x: Any) -> np.ndarray:
-        shape = np.shape(x)
-        return super().value(x).reshape(shape)
+        x = check_array("x", x, allow_nonfinite=True)
+        return super().value(x).reshape(x.shape)
 
     def grad(self, x: Any) -> np.ndarray:
-        shape = np.shape(x)
-        return super().grad(x).reshape(shape)
+        x = check_array("x", x, allow_nonfinite=True)
+        return super().grad(x).reshape(x.shape)
 
-    def _is_minimum(self, c: float) -> bool:
-        # The gradient changes sign from - to + across a minimum; probe just beside the point.
-        h = 1e-7 * max(1.0, abs(c))
-        g = self.grad(np.array([c - h, c + h]))
-        return bool(g[0] < 0 < g[1] or (g[0] <= 0 < g[1]) or (g[0] < 0 <= g[1]))
+    def _minimum_mask(self) -> np.ndarray:
+        # The gradient changes sign at every critical point, so the kinds alternate: one reliable sign
+        # decides all. It is read where |grad| is largest among the gaps between critical points and
+        # beyond the ends (probes right beside a point fail on flat minima and tiny coefficients).
+        c = np.asarray(self.critical_points, dtype=np.float64)
+        if c.size == 0:
+            return np.zeros(0, dtype=bool)
+        reach = np.maximum(1.0, np.abs(c[[0, -1]]))[:, None] * 4.0 ** np.arange(8)  # past flat stretches
+        probes = np.concatenate([c[0] - reach[0], 0.5 * c[:-1] + 0.5 * c[1:], c[-1] + reach[1]])
+        with np.errstate(all="ignore"):
+            g = np.asarray(self.grad(probes), dtype=np.float64)
+        g = np.where(np.isnan(g), 0.0, g)
+        n_out = reach.shape[1]
+        near = np.zeros(probes.size, dtype=bool)  # the nearest probes first; farther ones past flat stretches
+        near[[0, probes.size - n_out]] = True
+        near[n_out:probes.size - n_out] = True
+        ranked = np.where(near, np.abs(g), 0.0) if np.any(near & (g != 0)) else np.abs(g)
+        best = int(np.argmax(ranked))
+        g_best = g[best]
+        k = 0 if best < n_out else (c.size if best >= probes.size - n_out else best - n_out + 1)  # its gap
+        if g_best == 0:
+            raise ValueError(f"cannot classify the critical points {c.tolist()} of {self!r}: the gradient "
+                             "vanishes between them")
+        # gap k lies left of critical point k (and right of point k - 1)
+        sign_left_of = np.sign(g_best) * (-1.0) ** (np.arange(c.size) - k)  # grad sign in the gap left of each point
+        return sign_left_of < 0
 
     @property
     def minima(self) -> np.ndarray:
         """Local minima, sorted."""
-        return np.array([c for c in self.critical_points if self._is_minimum(c)])
+        return np.asarray(self.critical_points, dtype=np.float64)[self._minimum_mask()]
 
     @property
     def maxima(self) -> np.ndarray:
         """Local maxima, sorted: the boundaries between basins."""
-        return np.array([c for c in self.critical_points if not self._is_minimum(c)])
+        return np.asarray(self.critical_points, dtype=np.float64)[~self._minimum_mask()]
 
     def basins(self, domain: tuple[float, float] = (-math.inf, math.inf)) -> list[Basin]:
         """Basins (attraction fields) of the minima inside ``domain``; see :class:`htsgd.theory.Basin`.
@@ -136,12 +157,20 @@ def _critical_points_of(grad_coef: np.ndarray) -> np.ndarray:
     """Real roots of odd multiplicity of a polynomial gradient: where it changes sign."""
     if np.all(grad_coef == 0):
         return np.array([])
-    roots = P.polyroots(np.trim_zeros(grad_coef, "b"))
+    scaled = np.trim_zeros(grad_coef / np.max(np.abs(grad_coef)), "b")  # tiny or huge coefficients alike
+    with np.errstate(all="ignore"):
+        try:
+            roots = P.polyroots(scaled)
+        except np.linalg.LinAlgError:  # a leading coefficient so small that the companion matrix overflows
+            roots = P.polyroots(scaled[:-1]) if scaled.size > 2 else np.array([])
+    roots = roots[np.isfinite(roots)]
     real = np.sort(roots[np.abs(roots.imag) <= 1e-9 * np.maximum(1.0, np.abs(roots.real))].real)
     out = []
     for r in real:
         h = 1e-6 * max(1.0, abs(r))
-        if np.sign(P.polyval(r - h, grad_coef)) != np.sign(P.polyval(r + h, grad_coef)):
+        with np.errstate(all="ignore"):
+            left, right = P.polyval(r - h, scaled), P.polyval(r + h, scaled)
+        if np.isfinite(left) and np.isfinite(right) and np.sign(left) != np.sign(right):
             out.append(r)
     return np.unique(np.round(np.array(out), 12)) if out else np.array([])
 
@@ -154,7 +183,11 @@ class Polynomial(Landscape1D):
         if c.size < 1:
             raise ValueError("Invalid coefficients: expected at least one coefficient")
         self._coefficients = _readonly(c)
-        grad_coef = P.polyder(c) if c.size > 1 else np.zeros(1)
+        with np.errstate(over="ignore"):
+            grad_coef = P.polyder(c) if c.size > 1 else np.zeros(1)
+        if not np.all(np.isfinite(grad_coef)):
+            raise ValueError(f"Invalid coefficients: {c.tolist()}; expected coefficients whose gradient "
+                             "coefficients k * c[k] are finite (below 1.8e308)")
         self._critical_points = _readonly(_critical_points_of(grad_coef))
         self._freeze(_core.Landscape1D.polynomial(c, grad_coef))
 

@@ -18,7 +18,7 @@ from scipy import special, stats
 
 from . import _core
 from ._rng import RNGLike, resolve_seed
-from ._validation import check_int, check_interval, check_positive
+from ._validation import check_array, check_int, check_interval, check_noise_range, check_positive
 from .distributions import DistributionMethods
 
 
@@ -69,9 +69,9 @@ class NoiseLaw(DistributionMethods):
         return type(self), tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
 
     def _tail_input(self, x: Any) -> np.ndarray:
-        arr = np.asarray(x, dtype=np.float64)
-        if np.any(np.isnan(arr)) or np.any(arr < 0):
-            raise ValueError("Invalid x: expected numbers >= 0")
+        arr = check_array("x", x, allow_nonfinite=True)
+        if np.any(arr < 0):
+            raise ValueError("Invalid x: expected numbers >= 0 (inf allowed, no NaN)")
         return arr
 
 
@@ -89,6 +89,7 @@ class Pareto(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_positive("alpha", self.alpha))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        check_noise_range(self.kind, "alpha", self.alpha, self.scale)
         self._build_core()
 
     def tail(self, x: Any) -> np.ndarray | float:
@@ -112,6 +113,7 @@ class Stable(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_interval("alpha", self.alpha, 0.0, 2.0, lo_open=True, hi_open=False))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        check_noise_range(self.kind, "alpha", self.alpha, self.scale)
         self._build_core()
 
     @property
@@ -144,6 +146,7 @@ class StudentT(NoiseLaw):
     def __post_init__(self) -> None:
         object.__setattr__(self, "df", check_positive("df", self.df))
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        check_noise_range(self.kind, "df", self.df, self.scale)
         self._build_core()
 
     @property
@@ -164,6 +167,7 @@ class Gaussian(NoiseLaw):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        check_noise_range(self.kind, "alpha", 2.0, self.scale)
         self._build_core()
 
     @property

@@ -141,7 +141,8 @@ def _resolve_side(side: Any, sides: dict[str, tuple[float, int]]) -> tuple[str, 
     else:
         side = check_choice("side", side, _SIDES)
         if side != "both" and side not in sides:
-            raise ValueError(f"Invalid side: {side!r}; the domain's {side} end is infinite (no exit there)")
+            raise ValueError(f"Invalid side: {side!r}; the domain's {side} end is infinite (no exit there; "
+                             "expected a side with a finite end)")
     used = list(sides) if side == "both" else [side]
     l_star = min(sides[s][1] for s in used)
     r = min(sides[s][0] for s in used)
@@ -158,7 +159,7 @@ def _setup(sgd: Model, x0: Any, domain: Any, horizon: Any, method: Any, gamma: A
     if method == "crude":
         for name, v in (("gamma", gamma), ("weight", weight)):
             if v is not None:
-                raise ValueError(f"Invalid {name}: {v!r}; method='crude' takes no {name}")
+                raise ValueError(f"Invalid {name}: {v!r}; method='crude' takes no {name} (expected None)")
         needed = math.ceil(min(x - lo, hi - x) / sgd.b) if math.isfinite(sgd.b) else 1
         if T < needed:  # every step moves at most b: p = 0 exactly, and no sample count would show an exit
             raise ValueError(f"Invalid horizon: {T}; steps are at most b = {sgd.b:g} long, so leaving the "
@@ -169,8 +170,8 @@ def _setup(sgd: Model, x0: Any, domain: Any, horizon: Any, method: Any, gamma: A
             f"method='importance' needs Pareto noise (its conditioned laws invert in closed form); got "
             f"{type(sgd.noise).__name__}: use method='crude'")
     b = sgd.b
-    if gamma is None:
-        gamma = min(b / 2, r - (l_star - 1) * b)
+    if gamma is None:  # untruncated: l* = 1 and a jump beyond r exits, so gamma = r (b/2 would be inf)
+        gamma = min(b / 2, r - (l_star - 1) * b) if math.isfinite(b) else r
     else:
         gamma = check_real("gamma", gamma)
         if math.isnan(gamma) or not 0 < gamma < b:
@@ -382,7 +383,7 @@ def mean_exit_time(sgd: Any, x0: Any, domain: Any, *args: Any, method: str = "au
     if method == "direct":
         for name, v in (("gamma", gamma), ("weight", weight), ("horizons", horizons)):
             if v is not None:
-                raise ValueError(f"Invalid {name}: {v!r}; method='direct' takes no {name}")
+                raise ValueError(f"Invalid {name}: {v!r}; method='direct' takes no {name} (expected None)")
     seed = resolve_seed(rng)
     root = seed.seed_sequence()
     kids = [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, k)) for k in range(3)]

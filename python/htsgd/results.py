@@ -115,6 +115,9 @@ class RunResult(_SameFields):
         particle). ``nonfinite_step`` and ``nonfinite`` give the same as n-sized arrays.
     seed_entropy, seed_spawn_key
         Repeat the run with ``rng=numpy.random.SeedSequence(seed_entropy, spawn_key=seed_spawn_key)``.
+    occupancy_note : str or None
+        Why ``occupancy`` is None when occupancy was asked for (e.g. a region between maxima that holds no
+        minimum, where a particle is in no basin); None otherwise.
     """
 
     final: np.ndarray
@@ -128,6 +131,7 @@ class RunResult(_SameFields):
     first_particle: int = 0
     seed_entropy: Any = None
     seed_spawn_key: tuple = ()
+    occupancy_note: str | None = None
 
     def __post_init__(self) -> None:
         _warn_nonfinite(self.n_nonfinite, len(self.final), "their occupancy stops at that step")
@@ -153,7 +157,7 @@ class RunResult(_SameFields):
     def occupancy_fraction(self) -> np.ndarray:
         """Fraction of all (finite) particle-steps spent in each basin."""
         if self.occupancy is None:
-            raise ValueError("this landscape reports no basins, so no occupancy was recorded")
+            raise ValueError(self.occupancy_note or "this landscape reports no basins, so no occupancy was recorded")
         total = self.occupancy.sum()
         return self.occupancy.sum(axis=0) / max(total, 1)
 

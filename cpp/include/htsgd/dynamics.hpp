@@ -99,6 +99,25 @@ inline void step_nd(const L& landscape, const S& sampler, const StepND& p, Key k
   for (std::size_t j = 0; j < d; ++j) x[j] = project(x[j] + s.w[j], p.lo[j], p.hi[j]);
 }
 
+// Has a particle at x left the open interval (lo, hi)? An infinite x (an overflowed, untruncated step) has
+// left only through a finite end: beyond an infinite end its true position is finite, still inside. NaN
+// has left nothing (it is reported non-finite).
+inline bool left_interval(double x, double lo, double hi) {
+  if (x <= lo) return std::isfinite(x) || std::isfinite(lo);
+  if (x >= hi) return std::isfinite(x) || std::isfinite(hi);
+  return false;
+}
+
+// The same for the box prod_j (lo_j, hi_j): some coordinate has left its interval and none is NaN.
+inline bool left_box(const double* x, const double* lo, const double* hi, std::size_t d) {
+  bool left = false;
+  for (std::size_t j = 0; j < d; ++j) {
+    if (std::isnan(x[j])) return false;
+    left = left || left_interval(x[j], lo[j], hi[j]);
+  }
+  return left;
+}
+
 inline bool all_finite(const double* x, std::size_t d) {
   for (std::size_t j = 0; j < d; ++j)
     if (!std::isfinite(x[j])) return false;

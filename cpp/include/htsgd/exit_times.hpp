@@ -27,11 +27,11 @@ using ExitTask = ExitTaskOf<L, S, Step1D, double>;
 
 template <class L, class S>
 inline void write_exit(const ExitTask<L, S>& t, std::size_t i, std::uint64_t steps, double x) {
-  const bool outside = !(x > t.lo && x < t.hi), fin = std::isfinite(x);
+  const bool left = left_interval(x, t.lo, t.hi);  // an overflow through a finite end is an exit
   t.out.steps[i] = static_cast<std::int64_t>(steps);
   t.out.position[i] = x;
-  t.out.exited[i] = outside && fin;
-  t.out.nonfinite[i] = !fin;
+  t.out.exited[i] = left;
+  t.out.nonfinite[i] = !left && !std::isfinite(x);
 }
 
 // One thread's lanes: each lane runs a particle until it exits (or max_steps), writes its result and
@@ -163,11 +163,11 @@ void exit_times_nd(const L& landscape, const S& sampler, const StepND& p, Key ke
         }
         if ((k & kExitStopCheckMask) == 0 && stop_requested(stop)) break;
       }
-      const bool finite = all_finite(x.data(), d);
+      const bool left = !inside && left_box(x.data(), lo.data(), hi.data(), d);
       out.steps[i] = k;
       std::copy(x.begin(), x.end(), out.position + i * d);
-      out.exited[i] = !inside && finite;
-      out.nonfinite[i] = !finite;
+      out.exited[i] = left;
+      out.nonfinite[i] = !left && !all_finite(x.data(), d);
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "htsgd/dynamics.hpp"
@@ -83,18 +84,24 @@ struct Group {
 };
 
 // w <- phi_b(w) per lane by the norm of its d coordinates: truncate_norm's operations lane by lane (the max
-// as fmax, which skips NaN; lanes with a zero or non-finite max are left unchanged).
+// skips NaN; lanes with a zero max are left unchanged, lanes with an infinite component get length b along
+// their infinite components, lanes with a NaN component become NaN).
 template <int W, int N>
 HTSGD_INLINE void truncate_norm_rows(double* w, std::size_t d, double b) {
   using vd = typename Vec<N>::d;
   using vi = typename Vec<N>::i;
+  constexpr std::uint64_t kSign = 0x8000000000000000ull;
+  if (!(b <= DBL_MAX)) return;  // untruncated: the identity
+  const vd one = splat<N>(1.0), zero = splat<N>(0.0), nan = splat<N>(std::numeric_limits<double>::quiet_NaN());
   for (int v = 0; v < W; v += N) {
-    vd m = splat<N>(0.0);
+    vd m = splat<N>(0.0), n_inf = zero, n_nan = zero;
     for (std::size_t j = 0; j < d; ++j) {
       vd wv;
       std::memcpy(&wv, w + j * W + v, sizeof wv);
       const vd a = as_d<N>(as_u<N>(wv) & 0x7FFFFFFFFFFFFFFFull);
       m = a > m ? a : m;
+      n_inf += a > DBL_MAX ? one : zero;
+      n_nan += a == a ? zero : one;
     }
     vd s = splat<N>(0.0);
     for (std::size_t j = 0; j < d; ++j) {
@@ -104,12 +111,18 @@ HTSGD_INLINE void truncate_norm_rows(double* w, std::size_t d, double b) {
     }
     const vd norm = m * sqrt_v<N>(s);
     const vd c = b / norm;
+    const vd c_inf = b / sqrt_v<N>(n_inf);
     const vi live = (m > 0.0 ? vi{} - 1 : vi{}) & (m <= DBL_MAX ? vi{} - 1 : vi{});
     const vi apply = live & (norm > b ? vi{} - 1 : vi{});
+    const vi overflowed = n_inf > 0.0 ? vi{} - 1 : vi{}, undefined = n_nan > 0.0 ? vi{} - 1 : vi{};
     for (std::size_t j = 0; j < d; ++j) {
       vd wv;
       std::memcpy(&wv, w + j * W + v, sizeof wv);
+      const vd a = as_d<N>(as_u<N>(wv) & ~kSign);
+      const vd along = a > DBL_MAX ? as_d<N>(as_u<N>(c_inf) | (as_u<N>(wv) & kSign)) : zero;
       wv = apply != 0 ? wv * c : wv;
+      wv = overflowed != 0 ? along : wv;
+      wv = undefined != 0 ? nan : wv;
       std::memcpy(w + j * W + v, &wv, sizeof wv);
     }
   }
@@ -282,8 +295,10 @@ HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
     const std::size_t i = assign.index[l];
     t.out.steps[i] = static_cast<std::int64_t>(step[l]);
     for (std::size_t j = 0; j < d; ++j) t.out.position[i * d + j] = r.x[j * W + static_cast<std::size_t>(l)];
-    t.out.exited[i] = inside[l] == 0.0 && fin[l] != 0.0;
-    t.out.nonfinite[i] = fin[l] == 0.0;
+    // an overflow through a finite face is an exit (left_box); NaN and overflows past infinite ends are not
+    const bool left = inside[l] == 0.0 && (fin[l] != 0.0 || left_box(t.out.position + i * d, t.lo.data(), t.hi.data(), d));
+    t.out.exited[i] = left;
+    t.out.nonfinite[i] = !left && fin[l] == 0.0;
   };
   for (int l = 0; l < W; ++l) {  // idle lanes compute on this state, never reported
     start(l, 0);

@@ -97,7 +97,7 @@ inline double finish_sample(const RareExitParams& p, const BinomialTail* tail, d
                             std::int64_t tau, std::int64_t c, double x, std::uint8_t& flags) {
   flags = conditioned ? kRareBranch : 0;
   if (tau == 0) return 0.0;
-  if (!std::isfinite(x)) {
+  if (!left_interval(x, p.domain_lo, p.domain_hi)) {  // NaN, or an overflow past an infinite end
     flags |= kRareNonfinite;
     return 0.0;
   }
