@@ -104,9 +104,9 @@ class HeavyTailedSGD(Optimizer):
         ``seed`` can be set per group).
     lr : float
         Learning rate, ``>= 0``.
-    noise : htsgd.Pareto, htsgd.Stable, htsgd.StudentT, htsgd.Gaussian, {"pareto", "stable", "student_t", \
-"gaussian"} or None
-        Law of ``Z``: the simulator's law objects, or a name (:mod:`htsgd.torch.noise`); None: no noise. A
+    noise : htsgd.Pareto, htsgd.Stable, htsgd.StudentT, htsgd.Gaussian, str or None
+        Law of ``Z``: the simulator's law objects, or a name (``"pareto"``, ``"stable"``, ``"student_t"``,
+        ``"gaussian"``; :mod:`htsgd.torch.noise`); None: no noise. A
         law object carries its tail index and scale; the param group stores its name, ``alpha`` and
         ``noise_scale``.
     alpha : float, optional
