@@ -108,7 +108,7 @@ def test_run_nd_invariants(dim, lr, noise, b, clip, isotropic, quadratic, bounde
         assert finite.all() or r.nonfinite[i], "a non-finite value without a flag"
         first_bad = len(p) if finite.all() else int(np.argmin(finite))
         d = np.diff(p[:first_bad], axis=0)
-        if sgd.truncation is not None:
+        if sgd.truncation is not None and math.isfinite(sgd.truncation):  # b = inf: nothing to bound
             size = np.linalg.norm(d, axis=1) if clip == "norm" else np.abs(d).max(axis=1, initial=0.0)
             slack = math.sqrt(dim) * np.spacing(np.abs(p[1:first_bad]).max(axis=1, initial=0.0))
             assert np.all(size <= sgd.truncation * TOL + slack), (size.max(), sgd.truncation)

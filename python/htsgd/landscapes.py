@@ -172,7 +172,9 @@ def _critical_points_of(grad_coef: np.ndarray) -> np.ndarray:
             left, right = P.polyval(r - h, scaled), P.polyval(r + h, scaled)
         if np.isfinite(left) and np.isfinite(right) and np.sign(left) != np.sign(right):
             out.append(r)
-    return np.unique(np.round(np.array(out), 12)) if out else np.array([])
+    pts = np.array(out)  # sorted; a double root found twice is merged (relative, so huge roots cannot overflow)
+    keep = np.concatenate([[True], np.diff(pts) > 1e-12 * np.maximum(1.0, np.abs(pts[1:]))]) if out else []
+    return pts[keep] if out else np.array([])
 
 
 class Polynomial(Landscape1D):
