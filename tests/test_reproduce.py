@@ -148,7 +148,7 @@ def test_markov_chain_quick(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_exit_times_full(tmp_path):
-    _run(exit_times, tmp_path)
+    _run(exit_times, tmp_path, "--quick-study")  # the full study (~10 min) is left to `htsgd reproduce`
     s = _slopes(tmp_path)
     for name in ("untruncated", "l*=1", "l*=2", "l*=3"):
         assert_slope(s[name]["slope"], s[name]["slope_stderr"], s[name]["slope_theory"], what=name)

@@ -61,6 +61,8 @@ CAPTION = ("(c): measured / predicted mean exit time against the indicator of mo
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``htsgd reproduce exit-times``."""
     C.add_common_arguments(parser, "exit-times")
+    parser.add_argument("--quick-study", action="store_true",
+                        help="run the convergence study at its --quick size (the full one takes ~10 min on 2 cores)")
 
 
 def _points(args: argparse.Namespace) -> list[dict]:
@@ -123,10 +125,11 @@ def study(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     """The convergence study: measured / ``1/(q lambda_b)`` against the indicator, and the fitted gaps."""
     land = C.default_landscape()
     basin = land.basins()[C.EXIT_BASIN]
-    k = 1 if args.quick else 0
+    quick = args.quick or getattr(args, "quick_study", False)
+    k = 1 if quick else 0
     configs = [(name, b, n[k], hz, series, lr, scale) for name, b, n, hz in STUDY
-               for series, grid in (("lr", LRS_QUICK if args.quick else LRS_FULL),
-                                    ("scale", SCALES_QUICK if args.quick else SCALES_FULL))
+               for series, grid in (("lr", LRS_QUICK if quick else LRS_FULL),
+                                    ("scale", SCALES_QUICK if quick else SCALES_FULL))
                for lr, scale in ((g, C.NOISE_SCALE) if series == "lr" else (STUDY_LR, g) for g in grid)]
     pts = []
     with C.progress(len(configs), "convergence study", args) as bar:
