@@ -75,6 +75,14 @@ void register_landscapes(py::module_& m) {
             return Landscape1DModel{Tabulated{std::move(xs), std::move(gs), std::move(fs)}};
           },
           py::arg("x"), py::arg("grad"), py::arg("value"))
+      .def_static(
+          "periodic",
+          [](double amplitude, double period, double tilt) {
+            // htsgd.landscapes.Periodic validates; the wavenumber is formed once, here, for value and grad.
+            constexpr double two_pi = 6.283185307179586;  // the double nearest 2 pi, = 2 * numpy.pi
+            return Landscape1DModel{Periodic{amplitude, two_pi / period, tilt}};
+          },
+          py::arg("amplitude"), py::arg("period"), py::arg("tilt"))
       .def_property_readonly("dim", [](const Landscape1DModel&) { return 1; })
       .def("value", [](const Landscape1DModel& l, const CArray<double>& x) { return evaluate_1d(l, x, false); },
            py::arg("x"), "f at every point of a 1-D array.")

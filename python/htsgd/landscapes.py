@@ -16,7 +16,7 @@ import numpy as np
 from numpy.polynomial import polynomial as P
 
 from . import _core
-from ._validation import check_array, check_int, check_positive
+from ._validation import check_array, check_domain, check_int, check_positive, check_real
 from .basins import Basin, basins_from_critical_points
 
 
@@ -314,6 +314,125 @@ class Tabulated(Landscape1D):
         return f"Tabulated(<{self.x.size} points on [{self.x[0]:g}, {self.x[-1]:g}]>)"
 
 
+class Periodic(Landscape1D):
+    """``f(x) = -amplitude * cos(2 pi x / period) + tilt * x``: a tilted cosine (a washboard).
+
+    With ``tilt = 0`` the minima are the multiples of ``period`` and the maxima lie halfway between, so
+    every basin has half-width ``period / 2``. Critical points exist only while
+    ``|tilt| < 2 pi amplitude / period``; there are then infinitely many, so ``critical_points``,
+    ``minima`` and ``maxima`` raise ``ValueError`` (a run reports no occupancy and says why) and the
+    finite sets come from :meth:`critical_points_within` and :meth:`basins` on a finite domain.
+
+    Parameters
+    ----------
+    amplitude : float
+        ``A``, a finite number > 0.
+    period : float
+        ``P``, a finite number > 0.
+    tilt : float
+        ``t``, a finite number.
+    """
+
+    _MAX_POINTS = 1_000_000  # critical points one window may hold
+
+    def __init__(self, amplitude: float = 1.0, period: float = 2 * math.pi, tilt: float = 0.0) -> None:
+        self._amplitude = check_positive("amplitude", amplitude)
+        self._period = check_positive("period", period)
+        t = check_real("tilt", tilt)
+        if not math.isfinite(t):
+            raise ValueError(f"Invalid tilt: {tilt!r}; expected a finite number")
+        self._tilt = t
+        wavenumber = 2.0 * math.pi / self._period
+        if not math.isfinite(self._amplitude * wavenumber):
+            raise ValueError(f"Invalid amplitude: {amplitude!r}; expected amplitude * 2 pi / period = "
+                             f"{self._amplitude * wavenumber!r} finite (below 1.8e308)")
+        # sin(2 pi x / P) = -t / (2 pi A / P) at every critical point: minima at phase asin(.) + 2 pi n,
+        # maxima at pi - asin(.) + 2 pi n (f'' = A k^2 cos(k x) > 0, < 0 there).
+        s = -t / (self._amplitude * wavenumber)
+        self._phase = math.asin(s) / (2.0 * math.pi) if abs(s) < 1.0 else None  # minima at P (phase + n)
+        self._freeze(_core.Landscape1D.periodic(self._amplitude, self._period, self._tilt))
+
+    @property
+    def amplitude(self) -> float:
+        return self._amplitude
+
+    @property
+    def period(self) -> float:
+        return self._period
+
+    @property
+    def tilt(self) -> float:
+        return self._tilt
+
+    def _infinite(self) -> ValueError:
+        return ValueError(f"{self!r} has infinitely many critical points (|tilt| < 2 pi amplitude / period); "
+                          "use critical_points_within((lo, hi)) or basins((lo, hi)) with a finite domain")
+
+    @property
+    def critical_points(self) -> np.ndarray:
+        """Empty when ``|tilt| >= 2 pi amplitude / period`` (no critical point), else ``ValueError``."""
+        if self._phase is not None:
+            raise self._infinite()
+        return np.empty(0)
+
+    @property
+    def minima(self) -> np.ndarray:
+        return self.critical_points
+
+    @property
+    def maxima(self) -> np.ndarray:
+        return self.critical_points
+
+    def critical_points_within(self, domain: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The minima and the maxima strictly inside a finite ``domain``.
+
+        Parameters
+        ----------
+        domain : (float, float)
+            Finite ends ``lo < hi``, holding at most a million critical points.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            The minima and the maxima inside ``domain``, each sorted.
+        """
+        lo, hi = check_domain("domain", domain)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"Invalid domain: {domain!r}; expected finite ends (a {type(self).__name__} "
+                             "has infinitely many critical points on an infinite domain)")
+        if self._phase is None:
+            return np.empty(0), np.empty(0)
+        if 2 * (hi - lo) / self._period > self._MAX_POINTS:
+            raise ValueError(f"Invalid domain: {domain!r}; expected at most {self._MAX_POINTS} critical points "
+                             f"(a width below {self._MAX_POINTS * self._period / 2:g})")
+        out = []
+        for offset in (self._phase, 0.5 - self._phase):  # minima, maxima in units of the period
+            n = np.arange(math.floor(lo / self._period - offset) - 1, math.ceil(hi / self._period - offset) + 2)
+            pts = self._period * (offset + n)
+            out.append(pts[(pts > lo) & (pts < hi)])
+        return out[0], out[1]
+
+    def basins(self, domain: tuple[float, float] = (-math.inf, math.inf)) -> list[Basin]:
+        """Basins of the minima inside a finite ``domain`` (its ends are the outermost boundaries).
+
+        ``basins((-period / 2, period / 2))`` with ``tilt = 0`` is the basin of 0. An infinite domain
+        raises ``ValueError`` while the minima are infinitely many.
+        """
+        lo, hi = check_domain("domain", domain)
+        if self._phase is None:
+            return basins_from_critical_points([], [], domain)  # raises: no minimum
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise self._infinite()
+        minima, maxima = self.critical_points_within((lo, hi))
+        return basins_from_critical_points(minima, maxima, (lo, hi))
+
+    def _args(self) -> tuple:
+        return (self._amplitude, self._period, self._tilt)
+
+    def __repr__(self) -> str:
+        return f"Periodic(amplitude={self.amplitude!r}, period={self.period!r}, tilt={self.tilt!r})"
+
+
 class LandscapeND(Landscape):
     """A landscape on R^d (state shape ``(n_particles, d)``)."""
 
@@ -408,8 +527,11 @@ class Separable(LandscapeND):
         return np.stack([g.reshape(-1, order="F") for g in grids], axis=1)
 
     @property
-    def basin_edges(self) -> np.ndarray:
-        return self.component.maxima
+    def basin_edges(self) -> np.ndarray | None:
+        try:
+            return self.component.maxima
+        except ValueError:  # infinitely many (Periodic): no occupancy
+            return None
 
     def __repr__(self) -> str:
         return f"Separable({self.component!r}, dim={self.dim})"

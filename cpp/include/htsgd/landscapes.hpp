@@ -60,7 +60,15 @@ struct Tabulated {
   }
 };
 
-using Landscape1D = std::variant<Polynomial, CriticalPoints, Tabulated>;
+// f(x) = -amplitude cos(k x) + tilt x, k = 2 pi / period: a tilted cosine, wells at multiples of the period
+// when tilt = 0. No lane version: the generic lane fallback (step_lanes.hpp) calls grad lane by lane.
+struct Periodic {
+  double amplitude = 1.0, wavenumber = 1.0, tilt = 0.0;
+  double value(double x) const { return -amplitude * std::cos(wavenumber * x) + tilt * x; }
+  double grad(double x) const { return amplitude * wavenumber * std::sin(wavenumber * x) + tilt; }
+};
+
+using Landscape1D = std::variant<Polynomial, CriticalPoints, Tabulated, Periodic>;
 
 // f(x) = 1/2 (x - c)^T H (x - c), H symmetric (row-major d x d); the value through Eigen maps of the
 // stored buffers (no copies).
@@ -102,6 +110,7 @@ struct Separable {
   }
 };
 
-using LandscapeND = std::variant<Quadratic, Separable<Polynomial>, Separable<CriticalPoints>, Separable<Tabulated>>;
+using LandscapeND = std::variant<Quadratic, Separable<Polynomial>, Separable<CriticalPoints>, Separable<Tabulated>,
+                                 Separable<Periodic>>;
 
 }  // namespace htsgd
