@@ -114,13 +114,14 @@ HTSGD_INLINE void truncate_norm_rows(double* w, std::size_t d, double b) {
     const vd c_inf = b / sqrt_v<N>(n_inf);
     const vi live = (m > 0.0 ? vi{} - 1 : vi{}) & (m <= DBL_MAX ? vi{} - 1 : vi{});
     const vi apply = live & (norm > b ? vi{} - 1 : vi{});
+    const vi subnormal_c = c < DBL_MIN ? vi{} - 1 : vi{};  // c has lost bits: scale the direction instead
     const vi overflowed = n_inf > 0.0 ? vi{} - 1 : vi{}, undefined = n_nan > 0.0 ? vi{} - 1 : vi{};
     for (std::size_t j = 0; j < d; ++j) {
       vd wv;
       std::memcpy(&wv, w + j * W + v, sizeof wv);
       const vd a = as_d<N>(as_u<N>(wv) & ~kSign);
       const vd along = a > DBL_MAX ? as_d<N>(as_u<N>(c_inf) | (as_u<N>(wv) & kSign)) : zero;
-      wv = apply != 0 ? wv * c : wv;
+      wv = apply != 0 ? (subnormal_c != 0 ? (wv / norm) * b : wv * c) : wv;
       wv = overflowed != 0 ? along : wv;
       wv = undefined != 0 ? nan : wv;
       std::memcpy(w + j * W + v, &wv, sizeof wv);

@@ -40,7 +40,11 @@ inline void truncate_norm(double* w, std::size_t d, double b) {
   const double norm = m * std::sqrt(s);
   if (norm > b) {
     const double c = b / norm;
-    for (std::size_t j = 0; j < d; ++j) w[j] *= c;
+    if (c >= std::numeric_limits<double>::min()) {
+      for (std::size_t j = 0; j < d; ++j) w[j] *= c;
+    } else {  // c subnormal (norm > b / 2^-1022) has lost bits: scale the direction instead
+      for (std::size_t j = 0; j < d; ++j) w[j] = (w[j] / norm) * b;
+    }
   }
 }
 
