@@ -60,6 +60,16 @@ def _domain(domain: Any) -> tuple:
 
 
 # ------------------------------------------------------------------------------------------ checks
+def _probe_x0(sgd: HeavyTailedSGD, x0: Any, n: int) -> Any:
+    """``x0`` for a one-particle probe call: its first particle where it holds one per particle (then exactly
+    ``n`` of them)."""
+    if not _x0_per_particle(sgd, x0):
+        return x0
+    if len(x0) != n:
+        raise ValueError(f"Invalid n_particles: {n}; expected {len(x0)}, the number of particles in x0")
+    return x0[:1]
+
+
 def check_measure_values(sgd: HeavyTailedSGD, measure: dict) -> None:
     """Check the measurement's values against this model: sizes by the house validators, the rest by a tiny
     probe call of the method itself (one particle, one step), so its own errors reach the user."""
@@ -69,20 +79,12 @@ def check_measure_values(sgd: HeavyTailedSGD, measure: dict) -> None:
         if kind == "exit_times":
             n = check_int("n_particles", m["n_particles"], minimum=1, maximum=2**32 - 1)
             check_int("max_steps", m["max_steps"], minimum=1)
-            x0 = m["x0"]
-            if _x0_per_particle(sgd, x0):
-                if len(x0) != n:
-                    raise ValueError(f"Invalid n_particles: {n}; x0 holds {len(x0)} particles")
-                x0 = x0[:1]
+            x0 = _probe_x0(sgd, m["x0"], n)
             sgd.exit_times(x0=x0, domain=_domain(m["domain"]), n_particles=1, max_steps=1, rng=0, n_threads=1)
         elif kind == "run":
             n = check_int("n_particles", m["n_particles"], minimum=1, maximum=2**32 - 1)
             check_int("n_steps", m["n_steps"], minimum=0)
-            x0 = m["x0"]
-            if _x0_per_particle(sgd, x0):
-                if len(x0) != n:
-                    raise ValueError(f"Invalid n_particles: {n}; x0 holds {len(x0)} particles")
-                x0 = x0[:1]
+            x0 = _probe_x0(sgd, m["x0"], n)
             r = sgd.run(x0=x0, n_steps=0, n_particles=1, rng=0, n_threads=1)
             if "basin" in m:
                 check_int("basin", m["basin"], minimum=0, maximum=max(len(r.basins) - 1, 0))
