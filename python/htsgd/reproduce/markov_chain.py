@@ -24,6 +24,7 @@ convergence; time fractions beside the stationary law), ``markov_chain.csv`` (on
 from __future__ import annotations
 
 import argparse
+import math
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from ..dynamics import HeavyTailedSGD
 from ..noise import Pareto
 from . import _common as C
 from . import convergence as V
+from . import markov_landing as ML
 
 LRS_FULL, LRS_QUICK = (0.08, 0.04, 0.02, 0.01), (0.08, 0.04)
 PARTICLES_FULL, PARTICLES_QUICK = 400, 200
@@ -39,12 +41,16 @@ HORIZON = 2.0  # run length in units of 1/lambda_b(lr)
 RECORDS = 2000  # recorded positions per particle: chain-time resolution HORIZON / RECORDS
 CHUNK = 50
 STUDY_LR = 0.04  # learning rate of the noise-scale series of the exit-rate study
-SCALES_FULL, SCALES_QUICK = (0.1, 0.03, 0.01, 0.003, 0.001), (0.1, 0.01, 0.001)
-STUDY_SAMPLES = (200_000, 30_000)  # importance samples per point (full, quick)
+SCALES_FULL, SCALES_QUICK = (0.1, 0.05, 0.03, 0.01, 0.003, 0.001), (0.1, 0.01, 0.001)
+DIRECT_SCALES = ((0.1, 0.05), (0.1,))  # where the generator is also measured by direct simulation (full, quick)
+STUDY_SAMPLES = (200_000, 30_000)  # importance samples of the exit rate per point (full, quick)
+LANDING_SAMPLES = (100_000, 20_000)  # mixture paths for the settled shares of a wide minimum (full, quick)
+NARROW_SAMPLES = (10_000, 4_000)  # mixture paths for the absorption probabilities of a narrow one
+DIRECT_EXITS = (300, 200)  # directly simulated exits per basin (full, quick)
 #: What the reader sees in panels (c) and (d), printed under the figure and in the output.
-CAPTION = ("(c): exit rate of each wide minimum over its limit q lambda_b against the indicator of moderate jumps: "
-           "about 2 at scale 0.1 (hence rates above Q in (a)),\n1 once moderate jumps vanish; "
-           "(d): time fractions beside the stationary law of Q.")
+CAPTION = ("(c): each transition rate measured as exit rate x share of the exits that settle at the other wide minimum, "
+           "over Q: off at noise scale 0.1 (the rates of (a)),\nwithin error bars of 1 once moderate jumps vanish; "
+           "(d): the simulated time fractions beside the stationary laws of the measured generators and of Q.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,48 +158,92 @@ def simulate(args: argparse.Namespace) -> tuple[list[dict], dict, "theory.Markov
     return records, sojourns, chain
 
 
-def exit_rate_study(args: argparse.Namespace, chain) -> list[dict]:
-    """Exit rate of each wide minimum over ``q lambda_b`` against the indicator.
+def generator_study(args: argparse.Namespace, chain) -> tuple[list[dict], dict]:
+    """Measured generator ``Q_ij = (exit rate of i) x (share of the exits of i that settle at j)`` against the
+    indicator, down a series of noise scales at ``lr = STUDY_LR``.
 
-    The noise-scale series at ``lr = STUDY_LR`` by importance sampling; at the default scale also by direct
-    simulation (the overlap). The rate is ``1 / E tau``; ``q`` the wide basin's exit constant with ``b``.
+    Exit rates: ``1 / E tau`` by the two-horizon importance estimator (every scale) and by direct simulation
+    (``DIRECT_SCALES``, the overlap). Settled shares (:mod:`.markov_landing`): weighted exits of the big-jump
+    mixture and direct exits, each relaxed, narrow landings passed on by the measured absorption
+    probabilities. Returns one record per (scale, method, transition) and, per (scale, method), the measured
+    generator.
     """
     land = C.default_landscape()
     basins = land.basins()
+    narrow, wide = C.narrow_wide(basins, C.GLOBAL_TRUNCATION)
     k = 1 if args.quick else 0
-    pts = []
     grid = SCALES_QUICK if args.quick else SCALES_FULL
-    with C.progress(len(grid) * len(chain.wide), "exit-rate study", args) as bar:
-        for w, idx in enumerate(chain.wide):
-            basin = basins[int(idx)]
-            for i, scale in enumerate(grid):
-                noise = Pareto(C.ALPHA, scale)
-                sgd = HeavyTailedSGD(land, STUDY_LR, noise, truncation=C.GLOBAL_TRUNCATION, bounds=C.default_bounds())
-                predicted = theory.predicted_mean_exit_time(basin, noise, STUDY_LR, C.GLOBAL_TRUNCATION, grad=land)
-                base = {"group": f"{basin.minimum:g}", "minimum": basin.minimum, "series": "scale", "lr": STUDY_LR,
-                        "scale": scale, "predicted_mean_exit": predicted,
-                        "indicator": theory.asymptotic_regime_indicator(basin, noise, STUDY_LR, grad=land)}
-                seed = np.random.SeedSequence(args.seed, spawn_key=(2_000 + 100 * w + i,))
-                runs = [("importance", STUDY_SAMPLES[k],
-                         lambda: V.importance_mean_exit_time(sgd, basin, STUDY_SAMPLES[k], (5.0, 20.0), seed,
-                                                             args.threads))]
-                if scale == C.NOISE_SCALE:
-                    n = 1000 if not args.quick else 300
-                    runs.append(("direct", n, lambda: V.direct_mean_exit_time(sgd, basin, n, int(20 * predicted) + 1000,
-                                                                              seed, args.threads)))
-                for method, size, run in runs:
-                    timer = C.Timer()
-                    mean, se, caveat = run()
-                    # rate / (q lambda_b) = predicted mean / measured mean; delta-method error
-                    pts.append({**base, "method": method, "samples": size, "mean_exit": mean, "stderr": se,
-                                "ratio": predicted / mean, "ratio_stderr": predicted * se / mean ** 2,
-                                "caveat": caveat, "seconds": timer()})
+    direct_scales = DIRECT_SCALES[k]
+    recs, generators = [], {}
+    with C.progress(len(grid) + len(direct_scales), "generator study", args) as bar:
+        for i, scale in enumerate(grid):
+            noise = Pareto(C.ALPHA, scale)
+            sgd = HeavyTailedSGD(land, STUDY_LR, noise, truncation=C.GLOBAL_TRUNCATION, bounds=C.default_bounds())
+            unit = chain.rate_scale(noise, STUDY_LR)
+            for method in ("importance", "direct") if scale in direct_scales else ("importance",):
+                timer = C.Timer()
+                seeds = np.random.SeedSequence(args.seed, spawn_key=(3_000 + 10 * i + (method == "direct"),)).spawn(
+                    2 * len(basins))
+
+                def landing(idx):
+                    basin = basins[idx]
+                    if method == "importance":
+                        n = (LANDING_SAMPLES if idx in wide else NARROW_SAMPLES)[k]
+                        return ML.importance_landing(sgd, basin, n, seeds[idx], args.threads), None
+                    pred = theory.predicted_mean_exit_time(basin, noise, STUDY_LR, C.GLOBAL_TRUNCATION, grad=land)
+                    return ML.direct_landing(sgd, basin, DIRECT_EXITS[k], int(30 * pred) + 1000, seeds[idx],
+                                             args.threads)
+                theta, theta_se = ML.absorption({j: landing(j)[0] for j in narrow}, narrow, wide, len(basins))
+                Q_emp = np.zeros((len(wide), len(wide)))
+                for a, idx in enumerate(wide):
+                    basin = basins[idx]
+                    lan, et = landing(idx)
+                    if method == "importance":
+                        sgd_mean, sgd_se, caveat = V.importance_mean_exit_time(
+                            sgd, basin, STUDY_SAMPLES[k], (5.0, 20.0), seeds[len(basins) + idx], args.threads)
+                    else:
+                        m = et.mean()
+                        sgd_mean, sgd_se, caveat = float(m.value), float(m.stderr), (
+                            f"{et.n_censored} censored" if et.n_censored else "")
+                    rate, rate_se = 1.0 / (sgd_mean * unit), sgd_se / (sgd_mean ** 2 * unit)  # chain units
+                    q = theory.exit_constant(basin, C.ALPHA, C.GLOBAL_TRUNCATION, grad=land)
+                    ind = theory.asymptotic_regime_indicator(basin, noise, STUDY_LR, grad=land)
+                    for b, jdx in enumerate(wide):
+                        if b == a:
+                            continue
+                        g, g_se = ML.settled_share(lan, theta, theta_se, b)
+                        Q_emp[a, b] = rate * g
+                        Q_th = float(chain.Q[a, b])
+                        ratio = rate * g / Q_th
+                        recs.append({
+                            "scale": scale, "lr": STUDY_LR, "method": method, "from": float(basin.minimum),
+                            "to": float(basins[jdx].minimum), "indicator": ind, "exit_rate": rate,
+                            "exit_rate_stderr": rate_se, "exit_factor": rate / q, "exit_factor_stderr": rate_se / q,
+                            "settled_share": g, "settled_share_stderr": g_se, "settled_share_theory": Q_th / q,
+                            "exits_counted": int(lan.basin.size), "Q_measured": rate * g, "Q": Q_th, "ratio": ratio,
+                            "ratio_stderr": ratio * math.hypot(rate_se / rate, g_se / g) if g > 0 else math.nan,
+                            "caveat": caveat, "seconds": timer()})
+                np.fill_diagonal(Q_emp, -Q_emp.sum(axis=1))
+                generators[(scale, method)] = Q_emp
                 bar.update(1)
-    return pts
+    return recs, generators
 
 
-def plot(path, records: list[dict], sojourns: dict, chain, study_pts: list[dict] | None = None) -> None:
-    """Rates against lr beside Q; sojourn-time survival beside exp(Q_ii t); exit-rate convergence; occupancy."""
+def stationary_laws(generators: dict, chain) -> dict[str, np.ndarray]:
+    """Stationary law of ``Q`` and of the measured generators at the largest and the smallest noise scale."""
+    scales = sorted({sc for sc, _ in generators})
+    laws = {"theory Q": theory.stationary_distribution(chain.Q)}
+    for sc in (scales[-1], scales[0]):
+        for method in ("direct", "importance"):
+            if (sc, method) in generators:
+                laws[f"measured Q, scale {sc:g} ({method})"] = theory.stationary_distribution(generators[(sc, method)])
+    return laws
+
+
+def plot(path, records: list[dict], sojourns: dict, chain, study_pts: list[dict] | None = None,
+         laws: dict | None = None) -> None:
+    """Rates against lr beside Q; sojourn-time survival beside exp(Q_ii t); measured generator / Q against the
+    indicator; time fractions beside stationary laws."""
     plt = C.pyplot()
     cols = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
     with plt.rc_context(C.RC):
@@ -231,25 +281,27 @@ def plot(path, records: list[dict], sojourns: dict, chain, study_pts: list[dict]
         ax2.legend(loc="lower right", fontsize=6.5)
         ax2.set_title(f"(b) sojourn times, lr = {sojourns['lr']:g}", loc="left")
         if study_pts:
-            V.ratio_panel(ax3, study_pts, [(f"{m:g}", f"from {m:g}", c) for c, m in zip(cols, chain.minima)],
-                          title="(c) exit rate of each wide minimum / $q\\,\\lambda_b$",
-                          ylabel=r"exit rate / $q\,\lambda_b$")
-            ax3.set_xlabel("asymptotic_regime_indicator", fontsize=8)
-            ax3.legend(loc="upper right", fontsize=6)
+            pts = [{**p, "group": f"{p['from']:g}>{p['to']:g}", "series": "scale"} for p in study_pts]
+            pairs = sorted({(p["from"], p["to"]) for p in study_pts})
+            V.ratio_panel(ax3, pts, [(f"{a:g}>{b:g}", f"{a:g} $\\to$ {b:g}", c) for c, (a, b) in zip(cols, pairs)],
+                          title="(c) measured rate / $Q$ per transition", ylabel=r"measured $Q_{ij}$ / theory $Q_{ij}$")
+            ax3.set_xlabel(f"asymptotic_regime_indicator of the minimum left (lr {STUDY_LR:g}, noise scale "
+                           f"{min(p['scale'] for p in pts):g}-{max(p['scale'] for p in pts):g})", fontsize=7)
+            ax3.legend(loc="upper right", fontsize=6, title="filled: importance, open: direct", title_fontsize=6)
             lrs = sorted({r["lr"] for r in records})
-            width = 0.8 / (len(lrs) + 1)
-            for j, lr in enumerate(lrs):
-                occ = [next(r["occupancy_from"] for r in records if r["lr"] == lr and r["from"] == m)
-                       for m in chain.minima]
-                ax4.bar(np.arange(len(chain.minima)) + (j - len(lrs) / 2) * width, occ, width,
-                        color=str(0.3 + 0.5 * j / max(len(lrs) - 1, 1)), label=f"time fraction, lr {lr:g}")
-            pi = theory.stationary_distribution(chain.Q)
-            ax4.bar(np.arange(len(chain.minima)) + (len(lrs) / 2) * width, pi, width, color="#E69F00",
-                    label="stationary law of $Q$")
+            bars = [(f"time fractions, lr {lr:g}, scale {C.NOISE_SCALE:g}",
+                     [next(r["occupancy_from"] for r in records if r["lr"] == lr and r["from"] == m)
+                      for m in chain.minima], str(0.3 + 0.4 * j / max(len(lrs) - 1, 1))) for j, lr in enumerate(lrs)]
+            law_cols = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#F0E442"]
+            bars += [(name, law, c) for (name, law), c in zip((laws or {}).items(), law_cols)]
+            width = 0.8 / len(bars)
+            for j, (name, vals, c) in enumerate(bars):
+                ax4.bar(np.arange(len(chain.minima)) + (j - (len(bars) - 1) / 2) * width, vals, width, color=c,
+                        label=name.replace("theory Q", "stationary law of theory $Q$"))
             ax4.set_xticks(range(len(chain.minima)), [f"minimum {m:g}" for m in chain.minima])
-            ax4.set(ylabel="fraction of time", ylim=(0, 1))
-            ax4.legend(loc="upper right", fontsize=6.5)
-            ax4.set_title("(d) time fractions beside the stationary law", loc="left")
+            ax4.set(ylabel="fraction of time", ylim=(0, 1.35))
+            ax4.legend(loc="upper left", fontsize=5.5, ncol=2)
+            ax4.set_title("(d) time fractions beside stationary laws", loc="left")
         fig.suptitle(r"Truncated heavy-tailed SGD ($b=0.8$, Pareto $\alpha=1.5$, scale 0.1) as a Markov chain "
                      "on the wide minima", fontsize=9.5)
         if study_pts:
@@ -285,33 +337,35 @@ def main(args: argparse.Namespace) -> int:
                   [[f"{lr:g}", *[f"{occupancy[(lr, m)]:.3f}" for m in chain.minima]]
                    for lr in sorted({r["lr"] for r in records}, reverse=True)]
                   + [["stationary", *[f"{p:.3f}" for p in pi]]])
-    spts = exit_rate_study(args, chain)
-    C.print_table("exit rate of each wide minimum over q lambda_b against asymptotic_regime_indicator",
-                  ["from", "lr", "scale", "indicator", "method", "samples", "rate / q lambda_b", "+-", "sec",
-                   "caveat"],
-                  [[p["group"], f"{p['lr']:g}", f"{p['scale']:g}", f"{p['indicator']:.2e}", p["method"],
-                    str(p["samples"]), f"{p['ratio']:.3f}", f"{p['ratio_stderr']:.3f}", f"{p['seconds']:.1f}",
-                    p["caveat"]] for p in spts])
-    # the chain's simulated rates with the exit-rate factor at the same (lr, scale 0.1) divided out
-    factor = {p["minimum"]: p["ratio"] for p in spts if p["method"] == "direct"}
-    rows = []
-    for r in (r for r in records if r["lr"] == STUDY_LR):
-        f = factor.get(r["from"], float("nan"))
-        rows.append([f"{r['lr']:g}", f"{r['from']:g}", f"{r['to']:g}", f"{r['ratio']:.3f}", f"{f:.3f}",
-                     f"{r['ratio'] / f:.3f}"])
-    if rows:
-        C.print_table(f"simulated rate / Q, and divided by the exit-rate factor measured at lr {STUDY_LR:g}, scale "
-                      f"{C.NOISE_SCALE:g} (what remains: exit sides and landings)",
-                      ["lr", "from", "to", "rate / Q", "exit-rate factor", "remaining ratio"], rows)
+    grecs, generators = generator_study(args, chain)
+    C.print_table(f"measured generator at lr {STUDY_LR:g}: exit rate (units of lambda_b) x share of the exits that "
+                  "settle at the other wide minimum, against asymptotic_regime_indicator of the minimum left",
+                  ["scale", "method", "from", "to", "indicator", "exit rate / q", "+-", "share", "+-", "theory share",
+                   "exits", "Q measured", "Q", "ratio", "+-", "sec", "caveat"],
+                  [[f"{r['scale']:g}", r["method"], f"{r['from']:g}", f"{r['to']:g}", f"{r['indicator']:.2e}",
+                    f"{r['exit_factor']:.3f}", f"{r['exit_factor_stderr']:.3f}", f"{r['settled_share']:.3f}",
+                    f"{r['settled_share_stderr']:.3f}", f"{r['settled_share_theory']:.3f}", str(r["exits_counted"]),
+                    f"{r['Q_measured']:.4f}", f"{r['Q']:.4f}", f"{r['ratio']:.3f}", f"{r['ratio_stderr']:.3f}",
+                    f"{r['seconds']:.1f}", r["caveat"]] for r in grecs])
+    laws = stationary_laws(generators, chain)
+    C.print_table("stationary laws: of the measured generators, of Q, and the time fractions of the simulated chain",
+                  ["law", *[f"at {m:g}" for m in chain.minima]],
+                  [[name, *[f"{p:.3f}" for p in law]] for name, law in laws.items()]
+                  + [[f"time fractions, lr {lr:g}, scale {C.NOISE_SCALE:g}", *[f"{occupancy[(lr, m)]:.3f}"
+                                                                               for m in chain.minima]]
+                     for lr in sorted({r["lr"] for r in records}, reverse=True)])
     print(f"\n{CAPTION}")
-    C.write_csv(out / "markov_chain_convergence.csv", spts)
+    C.write_csv(out / "markov_chain_convergence.csv", grecs)
     C.write_csv(out / "markov_chain.csv", records)
     C.write_json(out / "markov_chain.json", {
         "command": "markov-chain", "quick": args.quick, "seed": args.seed, "landscape_points": C.POINTS,
         "landscape_scale": land.scale, "bounds": C.default_bounds(), "alpha": C.ALPHA, "noise_scale": C.NOISE_SCALE,
         "truncation": C.GLOBAL_TRUNCATION, "horizon": HORIZON, "wide_minima": chain.minima, "Q": chain.Q,
-        "stationary": pi, "records": records, "convergence": {"points": spts, "caption": CAPTION},
+        "stationary": pi, "records": records,
+        "generator_study": {"records": grecs, "caption": CAPTION, "lr": STUDY_LR,
+                            "generators": [{"scale": sc, "method": m, "Q": g} for (sc, m), g in generators.items()],
+                            "stationary_laws": laws},
         "seconds": timer()})
-    plot(out / "markov_chain.png", records, sojourns, chain, spts)
+    plot(out / "markov_chain.png", records, sojourns, chain, grecs, laws)
     print(f"\nwrote {out / 'markov_chain.png'}, markov_chain.csv, markov_chain.json ({timer():.1f} s)")
     return 0
