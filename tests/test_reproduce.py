@@ -12,7 +12,7 @@ import pytest
 
 from finite_lr_biases import REPRODUCE_L1_MEAN, SHARP_MINIMA_UNTRUNCATED
 from htsgd import cli
-from htsgd.reproduce import _common, exit_times, markov_chain, sharp_minima
+from htsgd.reproduce import _common, exit_times, markov_chain, markov_landing, sharp_minima
 from stats_helpers import assert_above, assert_model, assert_slope
 
 
@@ -138,12 +138,36 @@ def _check_markov_chain(out, worst_ratio):
         assert ratio[smallest] < ratio[largest]
 
 
+def _check_generator_study(out):
+    """The generator measured as exit rate x settled share agrees with Q at the smallest indicator (z-test)."""
+    study = json.loads((out / "markov_chain.json").read_text())["generator_study"]["records"]
+    smallest = min(r["scale"] for r in study)
+    last = [r for r in study if r["scale"] == smallest]
+    assert len(last) == 2 and all(r["method"] == "importance" for r in last)
+    for r in last:
+        assert r["indicator"] < 1e-5 and 0 < r["ratio_stderr"] < 0.25, r
+        assert abs(r["ratio"] - 1.0) < 3.0 * r["ratio_stderr"], r  # 3 standard errors, two transitions
+        assert abs(r["settled_share"] - r["settled_share_theory"]) < 3.0 * r["settled_share_stderr"] + 0.01, r
+
+
+def test_landing_fraction_and_absorption():
+    lan = markov_landing.Landing(np.array([2, 2, 3, 1]), np.array([1.0, 1.0, 2.0, 0.0]), 10, "importance")
+    f, se = lan.fraction(np.arange(5) == 2)
+    assert f == pytest.approx(0.5) and se == pytest.approx(np.sqrt(2 * 0.5 ** 2 + (2 * 0.5) ** 2) / 4)
+    theta, theta_se = markov_landing.absorption({2: lan}, [2], [1, 3], 5)
+    assert theta[2].tolist() == [0.0, 1.0] and theta[1].tolist() == [1.0, 0.0] and theta_se[1].tolist() == [0, 0]
+    g, g_se = markov_landing.settled_share(lan, theta, theta_se, 1)  # 2 -> 3 always, 3 -> 3: all of the weight
+    assert g == pytest.approx(1.0) and g_se == pytest.approx(0.0)
+
+
 def test_markov_chain_quick(tmp_path, capsys):
     _run(markov_chain, tmp_path, "--quick")
-    for f in ("markov_chain.png", "markov_chain.csv", "markov_chain.json"):
+    for f in ("markov_chain.png", "markov_chain.csv", "markov_chain.json", "markov_chain_convergence.csv"):
         assert (tmp_path / f).stat().st_size > 0
-    assert "transition rates among wide minima" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "transition rates among wide minima" in printed and "measured generator" in printed
     _check_markov_chain(tmp_path, worst_ratio=2.2)
+    _check_generator_study(tmp_path)
 
 
 @pytest.mark.slow
@@ -164,3 +188,4 @@ def test_sharp_minima_full(tmp_path):
 def test_markov_chain_full(tmp_path):
     _run(markov_chain, tmp_path)
     _check_markov_chain(tmp_path, worst_ratio=2.2)
+    _check_generator_study(tmp_path)

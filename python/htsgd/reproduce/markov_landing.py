@@ -2,8 +2,9 @@
 
 The generator of the Markov-chain limit factors as ``Q_ij = (exit rate of i) x (fraction of the exits of i
 that settle in basin j)`` (Wang, Oh & Rhee 2022; :mod:`htsgd.theory.markov`). This module measures the second
-factor. An exit is followed by a relaxation run of ``RELAX_TIME / lr`` steps (plain SGD): the basin the
-particle is in at its end is where the exit *settled* (a jump that lands just past a maximum may fall back).
+factor. An exit is followed by plain SGD until the particle comes within ``SETTLE_RADIUS`` of a minimum: that
+basin is where the exit *settled* (a jump that lands just past a maximum, where the drift is weak, may fall
+back; the theory's landing flows on into the basin it lands in).
 Settling in a narrow basin ``k`` passes on to wide ``j`` with the absorption probability ``theta_k(j)``,
 measured the same way from ``k``'s minimum.
 
@@ -33,7 +34,9 @@ from ..dynamics import HeavyTailedSGD
 from ..results import ExitTimes
 from ..theory import jumps_needed
 
-RELAX_TIME = 10.0  # relaxation run after an exit, in ODE time (steps * lr)
+RELAX_TIME = 10.0  # one round of the relaxation after an exit, in ODE time (steps * lr)
+SETTLE_RADIUS = 0.1  # settled: this close to the minimum of its basin (every basin is >= 0.4 wide)
+MAX_ROUNDS = 30  # rounds of relaxation at most (300 ODE time: the flow off a maximum with f'' = -0.15 from 1e-9)
 HORIZONS = (3.0, 10.0)  # importance: exits counted in (T1, T2], in ODE time (3 relaxation times of f'' = 1)
 WEIGHT = 0.1  # defensive weight of P in the mixture (rare_event's default)
 
@@ -75,13 +78,24 @@ class Landing:
         return r, se
 
 
-def settled_basins(sgd: HeavyTailedSGD, x: np.ndarray, seed, threads) -> np.ndarray:
-    """Basin index of each position after a relaxation run of ``RELAX_TIME / lr`` plain-SGD steps."""
-    if x.size == 0:
-        return np.zeros(0, dtype=int)
+def settled_basins(sgd: HeavyTailedSGD, x: np.ndarray, seed: np.random.SeedSequence, threads) -> np.ndarray:
+    """Basin index where each position settles: plain SGD run in rounds of ``RELAX_TIME / lr`` steps until the
+    particle is within ``SETTLE_RADIUS`` of the minimum of the basin it is in (at most ``MAX_ROUNDS`` rounds;
+    then its basin at that time). A landing just past a maximum, where the drift is weak, either flows on
+    into its basin or is pushed back by small noise; either way it settles near a minimum."""
+    maxima, minima = sgd.landscape.maxima, sgd.landscape.minima
+    x = np.asarray(x, dtype=float).copy()
+    basin = np.searchsorted(maxima, x)
+    open_ = np.abs(x - minima[basin]) >= SETTLE_RADIUS
     steps = max(1, round(RELAX_TIME / sgd.lr))
-    res = sgd.run(x, steps, rng=seed, n_threads=threads, occupancy=False)
-    return np.searchsorted(sgd.landscape.maxima, np.asarray(res.final).ravel())
+    for s in seed.spawn(MAX_ROUNDS):
+        idx = np.flatnonzero(open_)
+        if idx.size == 0:
+            break
+        x[idx] = np.asarray(sgd.run(x[idx], steps, rng=s, n_threads=threads, occupancy=False).final).ravel()
+        basin[idx] = np.searchsorted(maxima, x[idx])
+        open_[idx] = np.abs(x[idx] - minima[basin[idx]]) >= SETTLE_RADIUS
+    return basin
 
 
 def direct_landing(sgd: HeavyTailedSGD, basin, n_exits: int, max_steps: int, seed: np.random.SeedSequence,
