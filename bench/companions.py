@@ -27,10 +27,12 @@ def _run(script: str, args: list[str], timeout: float) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def _median_on(line_start: str, text: str) -> float | None:
+def _median_after(marker: str, text: str) -> float | None:
+    """The first 'median X' after ``marker`` (case-insensitive) on a line of ``text``."""
     for ln in text.splitlines():
-        if ln.strip().lower().startswith(line_start):
-            m = re.search(r"median\s+([0-9.]+)", ln)
+        at = ln.lower().find(marker)
+        if at >= 0:
+            m = re.search(r"median\s+([0-9.]+)", ln[at:])
             if m:
                 return float(m.group(1))
     return None
@@ -39,9 +41,7 @@ def _median_on(line_start: str, text: str) -> float | None:
 def rare_event(threads: int, repeat: int, timeout: float = 300) -> tuple[str, list[tuple]]:
     """Run bench_rare_event.py; returns its output and rows (name, wall figure, CPU figure, goal, direction)."""
     rc, out = _run("bench_rare_event.py", ["--repeat", str(repeat), "--threads", str(threads)], timeout)
-    wall = _median_on("wall seconds", out)
-    cpu = next((float(m.group(1)) for ln in out.splitlines() if "cpu seconds per thread" in ln.lower()
-                for m in [re.search(r"median\s+([0-9.]+)", ln)] if m), None)
+    wall, cpu = _median_after("wall seconds", out), _median_after("cpu seconds per thread", out)
     if rc != 0 or wall is None:
         return out + f"\n(exit status {rc}; figures not read)", [("rare event s to 10% rel. error", None, None,
                                                                    RARE_EVENT_GOAL_S, "<=")]

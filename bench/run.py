@@ -135,7 +135,8 @@ def section_w1(rep: Report, n: int, steps: int, threads: int, repeat: int, exe: 
 
 
 def section_w2(rep: Report, n: int, threads: int, repeat: int, exe: str | None, use_numba: bool):
-    print(f"\nW2: {n:.0e} first exits from x = 1 out of (0, inf), same parameters (particle-steps/s)")
+    print(f"\nW2: {n:.0e} first exits from x = 1 out of (0, inf), same parameters (particle-steps/s)"
+          + ("; numpy's blocks are small here, its per-call overhead dominates" if n < 10_000 else ""))
     sgd = model()
 
     def exits(th=None):
@@ -281,6 +282,7 @@ def summary(rep: Report, load_before: float) -> None:
     print(f"\nSummary: every ratio beside its goal (wall-clock, and per CPU-second: each side's work over the "
           f"CPU time it used, the steadier figure on a shared machine). Load average {load_before:.2f} before "
           f"the run, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs).")
+    print("  (ratios: htsgd over the other; seconds: wall-clock, and CPU seconds per thread)")
     print(f"  {'ratio':<46s} {'wall':>8s} {'per CPU-s':>10s}  {'goal':>8s}")
     for name, wall, cpu, goal, how in rep.rows:
         def verdict(v):
