@@ -10,7 +10,7 @@ every ratio beside its goal. Never asserts on time; checks that benchmarked resu
 counts, single-particle replay) and that every reference samples the same law as htsgd (z-tests of the mean
 and of the fractions below htsgd's quantiles).
 
-    python bench/run.py                 # everything: about 2-6 minutes on 2 idle cores
+    python bench/run.py                 # everything: about 3-5 minutes on 2 idle cores
     python bench/run.py --quick         # 10x smaller workloads
     python bench/run.py --isa avx2      # W1 and W2 as on an AVX2-only machine
     python bench/run.py --sections w1,w2,laws
