@@ -18,6 +18,11 @@ RARE_EVENT_GOAL_S = 0.4
 TORCH_GOALS = {"additive": 2.0, "multiplicative": 1.3}
 
 
+def skipped(out: str) -> bool:
+    """The companion could not run here (torch not installed): no figures, and no failed check."""
+    return "No module named 'torch'" in out
+
+
 def _run(script: str, args: list[str], timeout: float) -> tuple[int, str]:
     try:
         proc = subprocess.run([sys.executable, os.path.join(HERE, script), *args], capture_output=True, text=True,
@@ -61,6 +66,8 @@ def torch_optimizer(rounds: int, timeout: float = 300) -> tuple[str, list[tuple]
         numbers = re.findall(r"(?<![\w.])-?\d+\.\d+", ln[38:])
         if kind and len(numbers) >= 2:
             rows.append((f"torch {name[7:]} / SGD+clip", float(numbers[-2]), None, TORCH_GOALS[kind], "<="))
+    if skipped(out):
+        return "torch is not installed: skipped (pip install 'htsgd[torch]')", rows
     if rc != 0 or not rows:
         out += f"\n(exit status {rc}; figures not read)"
         rows = rows or [("torch optimizer / SGD+clip", None, None, TORCH_GOALS["additive"], "<=")]
