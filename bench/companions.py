@@ -19,7 +19,7 @@ TORCH_GOALS = {"additive": 2.0, "multiplicative": 1.3}
 
 
 def skipped(out: str) -> bool:
-    """The companion could not run here (torch not installed): no figures, and no failed check."""
+    """The companion could not run here (torch not installed)."""
     return "No module named 'torch'" in out
 
 
@@ -43,19 +43,20 @@ def _median_after(marker: str, text: str) -> float | None:
     return None
 
 
-def rare_event(threads: int, repeat: int, timeout: float = 300) -> tuple[str, list[tuple]]:
-    """Run bench_rare_event.py; returns its output and rows (name, wall figure, CPU figure, goal, direction)."""
+def rare_event(threads: int, repeat: int, timeout: float = 300) -> tuple[int, str, list[tuple]]:
+    """Run bench_rare_event.py; returns its exit status, its output and rows (name, wall figure, CPU figure,
+    goal, direction)."""
     rc, out = _run("bench_rare_event.py", ["--repeat", str(repeat), "--threads", str(threads)], timeout)
     wall, cpu = _median_after("wall seconds", out), _median_after("cpu seconds per thread", out)
     if rc != 0 or wall is None:
-        return out + f"\n(exit status {rc}; figures not read)", [("rare event s to 10% rel. error", None, None,
-                                                                   RARE_EVENT_GOAL_S, "<=")]
-    return out, [("rare event s to 10% rel. error", wall, cpu, RARE_EVENT_GOAL_S, "<=")]
+        out += f"\n(exit status {rc}; figures not read)"
+    return rc, out, [("rare event s to 10% rel. error", wall, cpu, RARE_EVENT_GOAL_S, "<=")]
 
 
-def torch_optimizer(rounds: int, timeout: float = 300) -> tuple[str, list[tuple]]:
-    """Run bench_torch_optimizer.py; rows (name, median ratio to SGD + clip, None, goal, direction) for every
-    additive (except the pure-torch sampler) and multiplicative variant of its table."""
+def torch_optimizer(rounds: int, timeout: float = 300) -> tuple[int, str, list[tuple]]:
+    """Run bench_torch_optimizer.py; its exit status (0 when torch is missing: skipped), output and rows (name,
+    median ratio to SGD + clip, None, goal, direction) for every additive (except the pure-torch sampler) and
+    multiplicative variant of its table."""
     rc, out = _run("bench_torch_optimizer.py", ["--rounds", str(rounds)], timeout)
     rows = []
     for ln in out.splitlines():
@@ -67,8 +68,8 @@ def torch_optimizer(rounds: int, timeout: float = 300) -> tuple[str, list[tuple]
         if kind and len(numbers) >= 2:
             rows.append((f"torch {name[7:]} / SGD+clip", float(numbers[-2]), None, TORCH_GOALS[kind], "<="))
     if skipped(out):
-        return "torch is not installed: skipped (pip install 'htsgd[torch]')", rows
+        return 0, "torch is not installed: skipped (pip install 'htsgd[torch]')", rows
     if rc != 0 or not rows:
         out += f"\n(exit status {rc}; figures not read)"
         rows = rows or [("torch optimizer / SGD+clip", None, None, TORCH_GOALS["additive"], "<=")]
-    return out, rows
+    return rc, out, rows
