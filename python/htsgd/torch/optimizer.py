@@ -57,7 +57,8 @@ class HeavyTailedSGD(Optimizer):
     a truncation (the theory's norm, like ``clip_grad_norm_(model.parameters())``); those groups must share
     the same ``truncation``.
     ``clip="tensor"`` truncates each tensor by its own norm, ``clip="coordinate"`` each coordinate.
-    The norm and the clipping coefficient stay on the device: a step never synchronises with the host.
+    The norm and the clipping coefficient stay on the device: a step never synchronises with the host (on
+    CPU the coefficient is read back, a memory read, to skip the extreme-step repair when it is not needed).
 
     **Reference gradient (multiplicative mode).** ``g_ref`` is, for each parameter, the gradient stored by
     the last :meth:`set_reference_gradient` call since the previous step (the paper's large-batch gradient;

@@ -1,7 +1,8 @@
 """Truncation ``phi_b`` of a step, for lists of torch tensors: by global norm, per tensor, or per coordinate.
 
 ``phi_b(w) = w / |w| * min(|w|, b)``. Every function here stays on the device: the norm and the clipping
-coefficient are tensors, never read back to the host (no ``.item()``), so a step never waits for the device.
+coefficient are tensors, never read back from a GPU (no ``.item()``), so a step never waits for the device
+(CPU tensors are read back where that saves work: see below).
 
 The coefficient is ``b / max(|w|, b)``: exactly 1 when ``|w| <= b`` (the step is left bit for bit as it was)
 and ``b / |w|`` otherwise; a zero step stays zero, and nothing divides by zero.
