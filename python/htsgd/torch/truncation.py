@@ -200,11 +200,14 @@ def _max_abs(t: Tensor) -> Tensor:
 def ordinary_on_host(directions: Sequence[Tensor], coefficients: Sequence[Tensor]) -> bool:
     """True when every ordinary coefficient is known to be right without a device synchronisation: every
     tensor on CPU (read back: a memory read) and :data:`HOST_CHECK_ON_CPU`; False means "unknown" elsewhere."""
-    if not HOST_CHECK_ON_CPU or any(t.device.type != "cpu" for t in (*directions, *coefficients)):
+    if not HOST_CHECK_ON_CPU or not all(t.is_cpu for t in directions) or not all(c.is_cpu for c in coefficients):
         return False
-    if len({c.dtype for c in coefficients}) == 1 and len(coefficients) > 1:
+    if len(coefficients) > 1 and len({c.dtype for c in coefficients}) == 1:
         coefficients = [torch.stack(list(coefficients)).amin()]  # NaN if any is NaN
-    return all(c.item() >= torch.finfo(c.dtype).tiny for c in coefficients)
+    return all(c.item() >= _TINY[c.dtype] for c in coefficients)
+
+
+_TINY = {t: torch.finfo(t).tiny for t in (torch.float64, torch.float32, torch.float16, torch.bfloat16)}
 
 
 def repair_clip(directions: Sequence[Tensor], lrs: Sequence[float], coefficient: Tensor, b: float,
