@@ -291,3 +291,13 @@ def test_every_step_within_b(grads, n_groups, lr, b, dtype, clip, foreach):
             clipped = norm / scale > b  # (w / norm) * b: b / norm may be subnormal
             expected = torch.tensor([-(v / norm) * b if clipped else -v for v in scaled], dtype=torch.float64)
             assert torch.allclose(flat, expected, rtol=4 * tol, atol=b * 4 * tol + 1e-300)
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+def test_apply_with_a_factor_from_elsewhere_repairs_from_its_tensors(foreach):
+    from htsgd.torch._functional import apply_truncated_step
+    p = torch.zeros(3, dtype=torch.float64)
+    d = torch.tensor([INF, 1.0, 1e300], dtype=torch.float64)
+    apply_truncated_step([p], [d], lr=0.5, truncation=2.0, coefficient=torch.zeros((), dtype=torch.float64),
+                         foreach=foreach)  # the factor of an overflowed norm
+    assert p.tolist() == [-2.0, 0.0, 0.0]

@@ -267,7 +267,7 @@ def global_clip_coefficient(step_norms: Sequence[Tensor], b: float) -> Tensor:
 
 class NormClip(NamedTuple):
     """``phi_b`` by one Euclidean norm over the steps ``lr_g * d_g`` of one or several parameter groups."""
-    norm: Tensor  # |lr d| of the proposed step (inf beyond the float range or with an infinite component, NaN)
+    norm: Tensor | None  # |lr d| (inf beyond the float range or with an infinite component, NaN); None: unknown
     coefficient: Tensor  # the ordinary factor b / max(|lr d|, b)
     repair: Repair | None  # the replacement for extreme steps; None: the ordinary step is right (known on CPU)
     directions: list[Tensor]  # the tensors of the unit, in the order of repair.steps
@@ -289,18 +289,27 @@ class NormClip(NamedTuple):
                            self.repair.scale.to(device=device, dtype=dtype).neg())
 
 
-def norm_clip(groups: Sequence[tuple[Sequence[Tensor], float, bool]], b: float,
-              coefficient: Tensor | None = None) -> NormClip:
+def norm_clip(groups: Sequence[tuple[Sequence[Tensor], float, bool]], b: float) -> NormClip:
     """Prepare ``phi_b`` of the step ``lr_g * d_g`` of several groups ``(directions, lr, foreach)`` by its
-    global norm; ``coefficient``: a factor computed elsewhere (used in place of this norm's)."""
+    global norm (the norm and the factor exactly as ever; the repair of extreme steps on top)."""
     norms = [step_norm(d, lr, fe) for d, lr, fe in groups]
     norm = norms[0] if len(norms) == 1 else torch.linalg.vector_norm(
         torch.stack([n.to(norms[0].device) for n in norms]))
-    if coefficient is None:
-        coefficient = clip_coefficient(norm, b)
+    coefficient = clip_coefficient(norm, b)
     directions = [d for ds, _, _ in groups for d in ds]
     repair = repair_clip(directions, [lr for ds, lr, _ in groups for _ in ds], coefficient, b, norm)
     return NormClip(norm if repair is None else repair.norm, coefficient, repair, directions)
+
+
+def _plan(directions: list[Tensor], lr: float, b: float, coefficient: Tensor | NormClip | None,
+          foreach: bool) -> NormClip:
+    if isinstance(coefficient, NormClip):
+        return coefficient
+    if coefficient is None:
+        return norm_clip([(directions, lr, foreach)], b)
+    # a factor computed elsewhere (from a norm over more tensors): repaired from these tensors alone
+    repair = repair_clip(directions, [lr] * len(directions), coefficient, b)
+    return NormClip(None, coefficient, repair, directions)
 
 
 def _tensor_clip(directions: list[Tensor], norms: list[Tensor], lr: float, b: float) -> list[tuple[Tensor, Tensor]]:
@@ -331,8 +340,7 @@ def _single_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: 
         for p, (u, s) in zip(params, _tensor_clip(directions, norms, lr, truncation), strict=True):
             p.addcmul_(u, s)
     else:
-        plan = coefficient if isinstance(coefficient, NormClip) else \
-            norm_clip([(directions, lr, False)], truncation, coefficient)
+        plan = _plan(directions, lr, truncation, coefficient, foreach=False)
         scales: dict[tuple, Tensor] = {}
         for p, u in zip(params, plan.steps_of(directions), strict=True):
             key = (p.device, p.dtype)
@@ -345,8 +353,7 @@ def _multi_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: f
                         clip: str, coefficient: Tensor | NormClip | None = None) -> None:
     plan = None
     if truncation is not None and clip == "norm":
-        plan = coefficient if isinstance(coefficient, NormClip) else \
-            norm_clip([(directions, lr, True)], truncation, coefficient)
+        plan = _plan(directions, lr, truncation, coefficient, foreach=True)
         directions = plan.steps_of(directions)
     grouped = _group_by_device_and_dtype(len(params), params, directions)
     for (device_params, device_dirs), _ in grouped.values():
