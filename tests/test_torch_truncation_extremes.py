@@ -301,3 +301,28 @@ def test_apply_with_a_factor_from_elsewhere_repairs_from_its_tensors(foreach):
     apply_truncated_step([p], [d], lr=0.5, truncation=2.0, coefficient=torch.zeros((), dtype=torch.float64),
                          foreach=foreach)  # the factor of an overflowed norm
     assert p.tolist() == [-2.0, 0.0, 0.0]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("clip", ["norm", "tensor", "coordinate"])
+@pytest.mark.parametrize("foreach", [False, True])
+def test_cuda_extreme_steps_without_synchronisation(clip, foreach):
+    grads = [[INF, 1.0, -2.0], [1e30, -1e30], [3.0, 4.0]]
+    params = [p.detach().cuda().requires_grad_() for p in _params(torch.float32, grads)]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g, dtype=torch.float32, device="cuda")
+    opt = HeavyTailedSGD(params, lr=0.5, noise=None, truncation=1.0, clip=clip, foreach=foreach)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        opt.step()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    steps = [p.detach().double().cpu() for p in params]
+    assert all(torch.isfinite(s).all() for s in steps)
+    if clip == "norm":
+        assert _norm(steps) <= 1.0 + TOL[torch.float32]
+        assert steps[0][0].item() == pytest.approx(-1.0, rel=TOL[torch.float32])
+    elif clip == "tensor":
+        assert all(_norm([s]) <= 1.0 + TOL[torch.float32] for s in steps)
+    else:
+        assert all(s.abs().max() <= 1.0 + TOL[torch.float32] for s in steps)
