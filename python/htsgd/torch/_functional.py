@@ -297,7 +297,8 @@ def norm_clip(groups: Sequence[tuple[Sequence[Tensor], float, bool]], b: float) 
         torch.stack([n.to(norms[0].device) for n in norms]))
     coefficient = clip_coefficient(norm, b)
     directions = [d for ds, _, _ in groups for d in ds]
-    repair = repair_clip(directions, [lr for ds, lr, _ in groups for _ in ds], coefficient, b, norm)
+    repair = repair_clip(directions, [lr for ds, lr, _ in groups for _ in ds], coefficient, b, norm,
+                         foreach=any(fe for _, _, fe in groups))
     return NormClip(norm if repair is None else repair.norm, coefficient, repair, directions)
 
 
@@ -308,7 +309,7 @@ def _plan(directions: list[Tensor], lr: float, b: float, coefficient: Tensor | N
     if coefficient is None:
         return norm_clip([(directions, lr, foreach)], b)
     # a factor computed elsewhere (from a norm over more tensors): repaired from these tensors alone
-    repair = repair_clip(directions, [lr] * len(directions), coefficient, b)
+    repair = repair_clip(directions, [lr] * len(directions), coefficient, b, foreach=foreach)
     return NormClip(None, coefficient, repair, directions)
 
 

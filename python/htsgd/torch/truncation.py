@@ -197,6 +197,13 @@ def _max_abs(t: Tensor) -> Tensor:
     return torch.linalg.vector_norm(t, math.inf, dtype=dtype)
 
 
+def _maxima(directions: Sequence[Tensor], foreach: bool) -> list[Tensor]:
+    """``max |d|`` of each tensor (exact in any dtype: no rounding), by one multi-tensor kernel if ``foreach``."""
+    if not foreach or any(d.numel() == 0 for d in directions):
+        return [_max_abs(d) for d in directions]
+    return list(torch._foreach_norm(list(directions), math.inf))
+
+
 def ordinary_on_host(directions: Sequence[Tensor], coefficients: Sequence[Tensor]) -> bool:
     """True when every ordinary coefficient is known to be right without a device synchronisation: every
     tensor on CPU (read back: a memory read) and :data:`HOST_CHECK_ON_CPU`; False means "unknown" elsewhere."""
@@ -211,7 +218,7 @@ _TINY = {t: torch.finfo(t).tiny for t in (torch.float64, torch.float32, torch.fl
 
 
 def repair_clip(directions: Sequence[Tensor], lrs: Sequence[float], coefficient: Tensor, b: float,
-                norm: Tensor | None = None) -> Repair | None:
+                norm: Tensor | None = None, foreach: bool = False) -> Repair | None:
     """Make ``phi_b`` of the step ``w = lrs[i] * directions[i]`` (one norm over all tensors) safe for every input.
 
     Parameters
@@ -227,6 +234,8 @@ def repair_clip(directions: Sequence[Tensor], lrs: Sequence[float], coefficient:
         The truncation threshold.
     norm : torch.Tensor, optional
         The ordinary ``|w|``, returned as :attr:`Repair.norm` where it is right.
+    foreach : bool
+        Reduce with ``torch._foreach_*`` ops (fewer kernels for many tensors on a GPU; the same result).
 
     Returns
     -------
@@ -243,7 +252,7 @@ def repair_clip(directions: Sequence[Tensor], lrs: Sequence[float], coefficient:
     ordinary = coefficient >= torch.finfo(coefficient.dtype).tiny  # False for NaN, 0 and subnormal factors
     device = coefficient.device
     dtype = torch.float64 if any(d.dtype == torch.float64 for d in directions) else torch.float32
-    maxima = [_max_abs(d).to(device=device, dtype=dtype) for d in directions]
+    maxima = [m.to(device=device, dtype=dtype) for m in _maxima(directions, foreach)]
     by_lr: dict[float, list[Tensor]] = {}
     for m, lr in zip(maxima, lrs, strict=True):
         by_lr.setdefault(lr, []).append(m)
@@ -267,7 +276,7 @@ def repair_clip(directions: Sequence[Tensor], lrs: Sequence[float], coefficient:
         if key not in cast:
             cast[key] = factors[lr].to(device=d.device, dtype=d.dtype)
         steps.append(torch.mul(d, cast[key]).nan_to_num_(nan=1.0).copysign_(d))
-    safe_norm = global_norm(steps).to(device)  # >= 1/4 when not ordinary (1 with infinite components)
+    safe_norm = global_norm(steps, foreach).to(device)  # >= 1/4 when not ordinary (1 with infinite components)
     scale = torch.where(has_nan, torch.full_like(safe_norm, math.nan), b / safe_norm)
     if norm is None:
         return Repair(ordinary, steps, scale, safe_norm)
