@@ -12,7 +12,8 @@ One step, for each parameter ``p`` with gradient ``g``:
 2. direction ``d`` exactly as ``torch.optim.SGD``: ``maximize`` (negate), weight decay (``+ weight_decay * p``),
    momentum/dampening/Nesterov on the noisy gradient;
 3. truncation of the step actually applied, ``phi_b(lr * d)``, by its norm over all tensors (``clip="norm"``),
-   per tensor or per coordinate;
+   per tensor or per coordinate; ``|phi_b(lr * d)| <= b`` for every input, infinite and overflowing steps
+   included (:func:`htsgd.torch.truncation.repair_clip`), and a NaN component makes the truncated step NaN;
 4. ``p <- p - phi_b(lr * d)``.
 
 With ``noise=None`` and ``truncation=None`` steps 2 and 4 are literally ``torch.optim.SGD``'s operations.
@@ -21,15 +22,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Union
+from typing import NamedTuple, Union
 
 import torch
 from torch import Tensor
 
 from .noise import cast_finite, fill_noise_batch_, sample_scalar
-from .truncation import canonical_clip, clip_coefficient, global_norm, tensor_norms
+from .truncation import (
+    Repair,
+    canonical_clip,
+    clip_coefficient,
+    coordinate_bound,
+    global_norm,
+    ordinary_on_host,
+    repair_clip,
+    tensor_norms,
+)
 
-__all__ = ["apply_truncated_step", "heavy_tailed_directions", "heavy_tailed_sgd", "noisy_gradients"]
+__all__ = ["NormClip", "apply_truncated_step", "heavy_tailed_directions", "heavy_tailed_sgd", "noisy_gradients",
+           "norm_clip"]
 
 GeneratorLike = Union[torch.Generator, Mapping[str, torch.Generator], Callable[[torch.device], torch.Generator]]
 
@@ -254,54 +265,114 @@ def global_clip_coefficient(step_norms: Sequence[Tensor], b: float) -> Tensor:
     return clip_coefficient(torch.linalg.vector_norm(torch.stack([n.to(device) for n in step_norms])), b)
 
 
-def _coordinate_bound(truncation: float, lr: float) -> float:
-    return truncation / lr if lr > 0 else math.inf
+class NormClip(NamedTuple):
+    """``phi_b`` by one Euclidean norm over the steps ``lr_g * d_g`` of one or several parameter groups."""
+    norm: Tensor | None  # |lr d| (inf beyond the float range or with an infinite component, NaN); None: unknown
+    coefficient: Tensor  # the ordinary factor b / max(|lr d|, b)
+    repair: Repair | None  # the replacement for extreme steps; None: the ordinary step is right (known on CPU)
+    directions: list[Tensor]  # the tensors of the unit, in the order of repair.steps
+
+    def steps_of(self, directions: Sequence[Tensor]) -> list[Tensor]:
+        """The tensors to multiply by :meth:`scale` in place of ``directions`` (themselves when ordinary)."""
+        if self.repair is None:
+            return list(directions)
+        index = {id(d): i for i, d in enumerate(self.directions)}
+        return [self.repair.steps[index[id(d)]] for d in directions]
+
+    def scale(self, device: torch.device, dtype: torch.dtype, lr: float) -> Tensor:
+        """The factor of a group with learning rate ``lr``: ``-lr * coefficient`` (as ever) for an ordinary
+        step, ``-b / |steps|`` (on the steps of :meth:`steps_of`) for an extreme one."""
+        ordinary = self.coefficient.to(device=device, dtype=dtype).mul(-lr)
+        if self.repair is None:
+            return ordinary
+        return torch.where(self.repair.ordinary.to(device), ordinary,
+                           self.repair.scale.to(device=device, dtype=dtype).neg())
+
+
+def norm_clip(groups: Sequence[tuple[Sequence[Tensor], float, bool]], b: float) -> NormClip:
+    """Prepare ``phi_b`` of the step ``lr_g * d_g`` of several groups ``(directions, lr, foreach)`` by its
+    global norm (the norm and the factor exactly as ever; the repair of extreme steps on top)."""
+    norms = [step_norm(d, lr, fe) for d, lr, fe in groups]
+    norm = norms[0] if len(norms) == 1 else torch.linalg.vector_norm(
+        torch.stack([n.to(norms[0].device) for n in norms]))
+    coefficient = clip_coefficient(norm, b)
+    directions = [d for ds, _, _ in groups for d in ds]
+    repair = repair_clip(directions, [lr for ds, lr, _ in groups for _ in ds], coefficient, b, norm,
+                         foreach=any(fe for _, _, fe in groups))
+    return NormClip(norm if repair is None else repair.norm, coefficient, repair, directions)
+
+
+def _plan(directions: list[Tensor], lr: float, b: float, coefficient: Tensor | NormClip | None,
+          foreach: bool) -> NormClip:
+    if isinstance(coefficient, NormClip):
+        return coefficient
+    if coefficient is None:
+        return norm_clip([(directions, lr, foreach)], b)
+    # a factor computed elsewhere (from a norm over more tensors): repaired from these tensors alone
+    repair = repair_clip(directions, [lr] * len(directions), coefficient, b, foreach=foreach)
+    return NormClip(None, coefficient, repair, directions)
+
+
+def _tensor_clip(directions: list[Tensor], norms: list[Tensor], lr: float, b: float) -> list[tuple[Tensor, Tensor]]:
+    """``clip="tensor"``: per tensor, what to multiply and by what (``norms``: ``|lr d|`` of each tensor)."""
+    coefs = [clip_coefficient(n, b) for n in norms]
+    if ordinary_on_host(directions, coefs):
+        return [(d, c.mul_(-lr)) for d, c in zip(directions, coefs, strict=True)]  # as ever
+    out = []
+    for d, c in zip(directions, coefs, strict=True):
+        rep = repair_clip([d], [lr], c, b)
+        scale = c.mul(-lr)
+        out.append((d, scale) if rep is None else
+                   (rep.steps[0], torch.where(rep.ordinary, scale, rep.scale.to(scale.dtype).neg())))
+    return out
 
 
 def _single_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: float, truncation: float | None,
-                         clip: str, coefficient: Tensor | None = None) -> None:
+                         clip: str, coefficient: Tensor | NormClip | None = None) -> None:
     if truncation is None:
         for p, d in zip(params, directions, strict=True):
             p.add_(d, alpha=-lr)
     elif clip == "coordinate":
-        bound = _coordinate_bound(truncation, lr)
         for p, d in zip(params, directions, strict=True):
+            bound = coordinate_bound(truncation, lr, d.dtype)
             p.add_(d.clamp(-bound, bound), alpha=-lr)
     elif clip == "tensor":
-        for p, d, n in zip(params, directions, tensor_norms(directions), strict=True):
-            p.addcmul_(d, clip_coefficient(n.mul_(lr), truncation).mul_(-lr))
+        norms = [n.mul_(lr) for n in tensor_norms(directions)]
+        for p, (u, s) in zip(params, _tensor_clip(directions, norms, lr, truncation), strict=True):
+            p.addcmul_(u, s)
     else:
-        if coefficient is None:
-            coefficient = global_clip_coefficient([step_norm(directions, lr)], truncation)
+        plan = _plan(directions, lr, truncation, coefficient, foreach=False)
         scales: dict[tuple, Tensor] = {}
-        for p, d in zip(params, directions, strict=True):
+        for p, u in zip(params, plan.steps_of(directions), strict=True):
             key = (p.device, p.dtype)
             if key not in scales:
-                scales[key] = coefficient.to(device=p.device, dtype=p.dtype).mul(-lr)
-            p.addcmul_(d, scales[key])
+                scales[key] = plan.scale(p.device, p.dtype, lr)
+            p.addcmul_(u, scales[key])
 
 
 def _multi_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: float, truncation: float | None,
-                        clip: str, coefficient: Tensor | None = None) -> None:
-    if truncation is not None and clip == "norm" and coefficient is None:
-        coefficient = global_clip_coefficient([step_norm(directions, lr, foreach=True)], truncation)
+                        clip: str, coefficient: Tensor | NormClip | None = None) -> None:
+    plan = None
+    if truncation is not None and clip == "norm":
+        plan = _plan(directions, lr, truncation, coefficient, foreach=True)
+        directions = plan.steps_of(directions)
     grouped = _group_by_device_and_dtype(len(params), params, directions)
     for (device_params, device_dirs), _ in grouped.values():
         if truncation is None:
             torch._foreach_add_(device_params, device_dirs, alpha=-lr)
         elif clip == "coordinate":
-            bound = _coordinate_bound(truncation, lr)
+            bound = coordinate_bound(truncation, lr, device_dirs[0].dtype)
             clamped = torch._foreach_clamp_min(device_dirs, -bound)
             torch._foreach_clamp_max_(clamped, bound)
             torch._foreach_add_(device_params, clamped, alpha=-lr)
         elif clip == "tensor":
             norms = tensor_norms(device_dirs, foreach=True)  # float32 for float16/bfloat16
             torch._foreach_mul_(norms, lr)
-            scales = [clip_coefficient(n, truncation).mul_(-lr) for n in norms]
-            torch._foreach_addcmul_(device_params, device_dirs, scales)
+            pairs = _tensor_clip(device_dirs, norms, lr, truncation)
+            torch._foreach_addcmul_(device_params, [u for u, _ in pairs], [s for _, s in pairs])
         else:
             p0 = device_params[0]
-            scale = coefficient.to(device=p0.device, dtype=p0.dtype).mul(-lr)  # type: ignore[union-attr]
+            scale = plan.scale(p0.device, p0.dtype, lr)  # type: ignore[union-attr]
             torch._foreach_addcmul_(device_params, device_dirs, [scale] * len(device_params))
 
 
@@ -349,7 +420,8 @@ def heavy_tailed_directions(
 
 
 def apply_truncated_step(params: list[Tensor], directions: list[Tensor], *, lr: float, truncation: float | None,
-                         clip: str = "norm", coefficient: Tensor | None = None, foreach: bool = False) -> None:
+                         clip: str = "norm", coefficient: Tensor | NormClip | None = None,
+                         foreach: bool = False) -> None:
     """The second half of a step: ``p <- p - phi_b(lr * d)`` in place.
 
     Parameters
@@ -362,9 +434,13 @@ def apply_truncated_step(params: list[Tensor], directions: list[Tensor], *, lr: 
         ``b``; None: untruncated.
     clip : {"norm", "tensor", "coordinate"}
         How to truncate (``"global"`` is accepted for ``"norm"``).
-    coefficient : torch.Tensor, optional
-        ``clip="norm"``: the factor ``b / max(|lr d|, b)`` when the norm spans more than these parameters
-        (several param groups); computed from ``directions`` if omitted.
+    coefficient : NormClip or torch.Tensor, optional
+        ``clip="norm"`` when the norm spans more than these parameters (several param groups): the
+        :func:`norm_clip` of all of them (``directions`` must be among its tensors), or only the factor
+        ``b / max(|lr d|, b)`` (then an extreme step is repaired from ``directions`` alone); computed from
+        ``directions`` if omitted. Whatever the input, ``|phi_b(lr d)| <= b`` (up to rounding); a NaN
+        component makes the step NaN (every tensor of the norm; per tensor with ``clip="tensor"``; per
+        coordinate with ``clip="coordinate"``).
     foreach : bool
         Use the ``torch._foreach_*`` path.
     """
@@ -434,7 +510,8 @@ def heavy_tailed_sgd(
     -------
     torch.Tensor or None
         With ``clip="norm"`` and a truncation: the norm of the proposed step ``|lr * d|`` (a 0-dimensional
-        tensor on the device, not read back); otherwise None.
+        tensor on the device, not read back; inf beyond the float range or with an infinite component, NaN
+        with a NaN component); otherwise None.
     """
     if foreach is None:
         foreach = default_foreach(params)
@@ -449,10 +526,9 @@ def heavy_tailed_sgd(
         noise_scale=noise_scale, noise_mode=noise_mode, multiplier=multiplier, weight_decay=weight_decay,
         momentum=momentum, dampening=dampening, nesterov=nesterov, maximize=maximize, foreach=foreach,
         sampler=sampler)
-    norm = coefficient = None
+    plan = None
     if truncation is not None and canonical_clip(clip) == "norm":
-        norm = step_norm(directions, lr, foreach)
-        coefficient = global_clip_coefficient([norm], truncation)
-    apply_truncated_step(params, directions, lr=lr, truncation=truncation, clip=clip, coefficient=coefficient,
+        plan = norm_clip([(directions, lr, foreach)], truncation)
+    apply_truncated_step(params, directions, lr=lr, truncation=truncation, clip=clip, coefficient=plan,
                          foreach=foreach)
-    return norm
+    return None if plan is None else plan.norm

@@ -15,9 +15,8 @@ from torch.optim import Optimizer
 from ._functional import (
     apply_truncated_step,
     default_foreach,
-    global_clip_coefficient,
     heavy_tailed_directions,
-    step_norm,
+    norm_clip,
 )
 from ._hyperparameters import check_hyperparameters
 from .noise import check_core_sampler, law_name, law_parameters, sample_scalar
@@ -58,7 +57,8 @@ class HeavyTailedSGD(Optimizer):
     a truncation (the theory's norm, like ``clip_grad_norm_(model.parameters())``); those groups must share
     the same ``truncation``.
     ``clip="tensor"`` truncates each tensor by its own norm, ``clip="coordinate"`` each coordinate.
-    The norm and the clipping coefficient stay on the device: a step never synchronises with the host.
+    The norm and the clipping coefficient stay on the device: a step never synchronises with the host (on
+    CPU the coefficient is read back, a memory read, to skip the extreme-step repair when it is not needed).
 
     **Reference gradient (multiplicative mode).** ``g_ref`` is, for each parameter, the gradient stored by
     the last :meth:`set_reference_gradient` call since the previous step (the paper's large-batch gradient;
@@ -92,7 +92,14 @@ class HeavyTailedSGD(Optimizer):
     construction included; ``truncation=inf`` means none) before it changes any state: a step that raises
     leaves the parameters and the optimizer state as they were. After a step, :attr:`last_step_norm` is the
     norm of the proposed step ``|lr * d|`` of the ``clip="norm"`` truncated groups (a device tensor, float32
-    at least), or None if that step had none.
+    at least; inf beyond the float range or with an infinite component, NaN with a NaN component), or None
+    if that step had none.
+
+    **Extreme steps.** ``|p_new - p_old| <= truncation`` (up to rounding) for every input, as in the
+    simulator: a step with infinite components moves by ``truncation`` along them, one whose norm overflows
+    is clipped in its own direction, and a NaN component makes the truncated step NaN (the whole step with
+    ``clip="norm"``, that tensor with ``"tensor"``, that coordinate with ``"coordinate"``), so the parameters
+    show it (:mod:`htsgd.torch.truncation`).
 
     **Memory.** With noise, one parameter-sized workspace holds the noisy gradient (reused at every step,
     not saved); the moving-average reference adds one buffer per parameter, momentum another.
@@ -486,10 +493,8 @@ class HeavyTailedSGD(Optimizer):
         coefficient = None
         pooled = [e for e in pending if e[1] is not None and canonical_clip(e[0]["clip"]) == "norm"]
         if pooled:
-            norms = [step_norm(d, g["lr"], fe) for g, _, _, d, fe in pooled]
-            self.last_step_norm = norms[0] if len(norms) == 1 else torch.linalg.vector_norm(
-                torch.stack([n.to(norms[0].device) for n in norms]))
-            coefficient = global_clip_coefficient([self.last_step_norm], pooled[0][1])
+            coefficient = norm_clip([(d, g["lr"], fe) for g, _, _, d, fe in pooled], pooled[0][1])
+            self.last_step_norm = coefficient.norm
         for group, truncation, params, directions, foreach in pending:
             apply_truncated_step(params, directions, lr=group["lr"], truncation=truncation, clip=group["clip"],
                                  coefficient=coefficient, foreach=foreach)
