@@ -24,7 +24,9 @@ def truncate(step: Any, b: float | None, clip: str = "norm") -> np.ndarray:
     Returns
     -------
     ndarray
-        The clipped steps, same shape as ``step``. NaN passes through unchanged.
+        The clipped steps, same shape as ``step``, each of length ``<= b`` (infinite components get length
+        ``b`` shared among them, as the engine does). A NaN makes what its clip acts on NaN: the whole row
+        with ``clip="norm"``, that coordinate with ``clip="coordinate"``; the engine flags such particles.
     """
     w = check_array("step", step, ndim=(0, 1, 2), allow_nonfinite=True, allow_nan=True)
     b = float("inf") if b is None else check_positive("b", b, allow_inf=True)
