@@ -31,11 +31,12 @@ struct RareExitRecord {
 };
 
 // Samples first .. first + n - 1 (ids < 2^32), accumulated into `tally` in index order; returns P(B) (1 for
-// crude Monte Carlo). Importance sampling needs Pareto noise; crude Monte Carlo takes any law.
+// crude Monte Carlo). Importance sampling needs Pareto noise; crude Monte Carlo takes any law. Pareto noise
+// runs in the SIMD lanes unless `scalar_reference` (a test: the scalar path, rare_exit_sample, same bits).
 template <class L, class S>
 double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const RareExitParams& p, Key key,
                      std::uint64_t first, std::uint64_t n, RareExitTally& tally, int n_threads, const StopFlag& stop,
-                     const RareExitRecord* record = nullptr) {
+                     const RareExitRecord* record = nullptr, bool scalar_reference = false) {
   std::unique_ptr<ParetoConditioned> cond;
   std::unique_ptr<BinomialTail> tail;
   std::unique_ptr<ConditionedCount> count;
@@ -70,7 +71,7 @@ double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const Ra
     if (stop_requested(stop)) break;
     const auto m = static_cast<std::int64_t>(std::min(kChunk, n - start));
 #if HTSGD_RARE_LANES
-    if (lane_law) {
+    if (lane_law && !scalar_reference) {
       std::atomic<std::size_t> next{0};
       const rare_lanes::RareTask<L> task{f, *lane_law, tail.get(), count.get(), p_big, p, key, first + start,
                                          static_cast<std::size_t>(m),
@@ -84,7 +85,7 @@ double rare_exit_run(const L& f, const S& sampler, const NoiseLaw& law, const Ra
       continue;
     }
 #endif
-    (void)lane_law;
+    (void)lane_law, (void)scalar_reference;
 #pragma omp parallel num_threads(resolve_threads(n_threads))
     {
       std::vector<std::int64_t> pos;
