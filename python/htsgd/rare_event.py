@@ -22,14 +22,15 @@ conditioned on big / not big are exact inverse transforms of its closed-form tai
 per big noise); ``method="crude"`` with any law. Sides: one-sided toward the lower or upper end of the
 domain, or two-sided.
 
-Everything per sample runs in C++ (``htsgd/rare_event.hpp``: 16 samples side by side in SIMD lanes, OpenMP
-over groups of lanes); sample ``i`` of a call is a pure function of ``(seed, i)`` and the running sums are
+Everything per sample runs in C++ (``htsgd/rare_event.hpp``; ``htsgd/rare_lanes.hpp``: 32 samples side by side
+in SIMD lanes per thread, one Philox block per two steps as in the engine, OpenMP over groups of lanes);
+sample ``i`` of a call is a pure function of ``(seed, i)`` and the running sums are
 taken in sample order, so results are bit-identical for any thread count or ISA, and batches
 (``target_rel_error``) give exactly the one-shot estimate with the same total. Crude sample ``i`` is particle
 ``i`` of :meth:`HeavyTailedSGD.exit_times` (Dynamics stream); the importance branch draws from its own stream.
 
 Measured (double well from x = 1 out of (0, inf), Pareto alpha 1.5, T = 5/lr): scale 0.01, ``l* = 3``,
-lr = 0.001: p = 5.4e-13 to 10% relative error with ~2.5e4 samples, about 0.8 CPU-seconds per thread on 2
+lr = 0.001: p ~ 5.5e-13 to 10% relative error with ~2.4e4 samples, about 0.4 CPU-seconds per thread on 2
 threads (``bench/bench_rare_event.py``).
 """
 from __future__ import annotations
