@@ -122,8 +122,8 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
       count_odd[W], count_even[W], cnt[W], done[W];
   std::size_t nextpos[W];
   // The iteration (of LaneRefill::run's loop) at which each lane reaches its next big position, and a
-  // lower bound of their minimum: at most iterations no lane is at a big position, and one scalar test
-  // tells so.
+  // lower bound of their minimum: at most iterations no lane is at a big position, which one scalar test
+  // then tells.
   std::uint64_t big_iter[W], first_big_iter = kNoBig, next_iter = 0;
   std::vector<std::int64_t> pos[W];
   LaneRefill<W> assign;
