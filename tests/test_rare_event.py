@@ -144,6 +144,33 @@ def test_rare_event_lanes_same_bits_for_every_instruction_set():
     assert len(outs) == 1
 
 
+@pytest.mark.parametrize("crude, side, domain", [(False, -1, DOMAIN), (False, 0, (0.0, 2.0)), (False, 1, (0.0, 2.0)),
+                                                  (True, 0, (0.0, 2.0))])
+def test_rare_event_lanes_equal_the_scalar_path(crude, side, domain):
+    # The SIMD lanes (one Philox block per two steps, lanes refilled at odd steps only, big positions tested
+    # as lane vectors) compute the samples of the scalar path rare_exit_sample to the last bit, for any
+    # thread count; an odd horizon ends samples at an odd step.
+    s = sgd(0.1, noise=htsgd.Pareto(1.5, 0.5) if crude else NOISE)  # b = 0.6: l* = 2 on either side
+    problem = _core.RareExitProblem(1.0, domain[0], domain[1], 51, 2, 0.3, 0.1, side, crude)
+
+    def run(**kw):
+        r = _core._testing.rare_exit_samples(s.model.core, problem, seed=resolve_seed(17).key, first_sample=5,
+                                             n_samples=10_000, **kw)
+        return {k: np.asarray(getattr(r, k)) for k in ("y", "flags", "steps", "position")}
+
+    ref = run(n_threads=1, scalar_reference=True)
+    assert np.count_nonzero(ref["flags"] & 1) >= 50  # exits, with their weights and exit steps, are compared
+    assert (ref["steps"] < 51).any() and (ref["steps"] == 51).any()
+    if not crude:
+        assert np.count_nonzero((ref["flags"] & 3) == 3) >= 50  # exits in the conditioned branch
+    for n_threads in (1, 2, 3):
+        lanes = run(n_threads=n_threads)
+        for k in ("y", "position"):
+            np.testing.assert_array_equal(lanes[k].view(np.uint64), ref[k].view(np.uint64))
+        np.testing.assert_array_equal(lanes["flags"], ref["flags"])
+        np.testing.assert_array_equal(lanes["steps"], ref["steps"])
+
+
 def test_relative_error_stays_bounded_as_lr_shrinks():
     # l* = 2, default gamma = 0.3 < r - (l* - 1) b = 0.4: the bounded-relative-error regime.
     coarse = sgd(0.05).exit_probability(1.0, DOMAIN, horizon(0.05), n_samples=40_000, rng=31)

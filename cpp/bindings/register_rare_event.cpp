@@ -69,7 +69,8 @@ std::pair<RareExitTally, double> rare_exit(const Model& model, const RareExitPro
 // The same samples one by one (for tests): weight, flags (1 exited, 2 conditioned branch, 4 non-finite),
 // the step each ended at (exit step, else horizon) and the position there.
 RareExitSamples rare_exit_samples(const Model& model, const RareExitProblem& problem, std::uint64_t seed,
-                                  std::uint64_t first_sample, std::uint64_t n_samples, int n_threads) {
+                                  std::uint64_t first_sample, std::uint64_t n_samples, int n_threads,
+                                  bool scalar_reference) {
   check_ids(first_sample, n_samples);
   const RareExitParams p = params_of(model, problem);
   const Key key = make_key(seed);
@@ -80,7 +81,7 @@ RareExitSamples rare_exit_samples(const Model& model, const RareExitProblem& pro
   const RareExitRecord record{y.mutable_data(), flags.mutable_data(), steps.mutable_data(), position.mutable_data()};
   RareExitTally tally;
   dispatch(*model.one_d, model.law, [&](const auto& f, const auto& s, const StopFlag& stop) {
-    rare_exit_run(f, s, model.law, p, key, first_sample, n_samples, tally, n_threads, stop, &record);
+    rare_exit_run(f, s, model.law, p, key, first_sample, n_samples, tally, n_threads, stop, &record, scalar_reference);
   });
   return RareExitSamples{y, flags, steps, position};
 }
@@ -126,8 +127,10 @@ void register_rare_event(py::module_& m, py::module_& testing) {
         "Samples first_sample.. of the stopped-path estimator added to `tally` in sample order: (tally, P(B)).");
   testing.def("rare_exit_samples", &rare_exit_samples, py::arg("model"), py::arg("problem"), py::kw_only(),
               py::arg("seed"), py::arg("first_sample"), py::arg("n_samples"), py::arg("n_threads") = 0,
+              py::arg("scalar_reference") = false,
               "Samples first_sample.. of rare_exit one by one: y, flags (1 exited, 2 conditioned branch, 4 "
-              "non-finite), steps (exit step, else horizon) and position.");
+              "non-finite), steps (exit step, else horizon) and position; scalar_reference: without the SIMD "
+              "lanes (the scalar path, which defines the bits).");
   testing.def(
       "binomial_tail_table",
       [](double pe, int l_star, std::int64_t horizon) {

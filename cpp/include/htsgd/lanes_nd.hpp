@@ -25,7 +25,7 @@
 
 #if HTSGD_VECTOR_EXT
 #define HTSGD_ND_LANES 1
-#pragma GCC diagnostic ignored "-Wpsabi"  // vector arguments of always-inlined helpers (see rare_event.hpp)
+#pragma GCC diagnostic ignored "-Wpsabi"  // vector arguments of always-inlined helpers (see rare_lanes.hpp)
 
 namespace htsgd {
 namespace lanes_nd {
