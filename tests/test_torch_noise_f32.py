@@ -218,3 +218,11 @@ def test_batch_with_addends_equals_fill_then_add(foreach):
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     with pytest.raises(ValueError, match="Invalid addends"):
         tn.fill_noise_batch_(b, "pareto", 1.5, 0.3, [gb] * len(b), addends=grads[:2])
+
+
+def test_one_randint_per_run_of_tensors_draws_what_one_per_tensor_draws():
+    # fill_noise_batch_ draws the seeds of consecutive core tensors of one generator in one randint call
+    g1, g2 = torch.Generator().manual_seed(12), torch.Generator().manual_seed(12)
+    one = [torch.randint(0, 2**62, (2,), generator=g1, dtype=torch.int64).tolist() for _ in range(40)]
+    batch = torch.randint(0, 2**62, (80,), generator=g2, dtype=torch.int64).view(-1, 2).tolist()
+    assert one == batch and torch.equal(g1.get_state(), g2.get_state())

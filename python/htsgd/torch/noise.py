@@ -284,14 +284,15 @@ def check_core_sampler(t: Tensor, contiguous: bool = True) -> None:
                          f"bfloat16 CPU tensor, got a {t.dtype} tensor on {t.device}")
 
 
-def _use_core(out: Tensor, sampler: str) -> bool:
+def _use_core(out: Tensor, sampler: str, dtypes: tuple[torch.dtype, ...] | None = None) -> bool:
     if sampler == "torch":
         return False
     if sampler == "core":
         check_core_sampler(out)
         return True
-    return (out.device.type == "cpu" and out.dtype in _core_dtypes() and out.is_contiguous()
-            and _core_fill() is not None)
+    if dtypes is None:
+        dtypes = _core_dtypes() if _core_fill() is not None else ()
+    return out.device.type == "cpu" and out.dtype in dtypes and out.is_contiguous()
 
 
 def _core_seeds(generator: torch.Generator) -> tuple[int, int]:
@@ -394,29 +395,52 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
     if addends is not None and len(addends) != len(outs):
         raise ValueError(f"Invalid addends: expected one per tensor ({len(outs)}), got {len(addends)}")
     adds = list(addends) if addends is not None else [None] * len(outs)
+    many, has_f32 = _core_fill("fill_noise_many"), _core_fill("fill_noise_f32") is not None
+    dtypes = _core_dtypes() if many is not None else ()
     f64: tuple[list, list, list] = ([], [], [])
     f32: tuple[list, list, list, list] = ([], [], [], [])
     late: list[tuple[Tensor, Tensor]] = []  # (out, addend) pairs added after the fills
-    has_f32 = _core_fill("fill_noise_f32") is not None
-    for out, generator, add in zip(outs, generators, adds, strict=True):
-        if _use_core(out, sampler) and _core_fill("fill_noise_many") is not None:
-            check_law(law, alpha, scale)
-            key, counter = _core_seeds(generator)
+    pending: list[tuple[Tensor, Tensor | None]] = []  # core tensors of one generator, seeds not drawn yet
+    pending_generator: list[torch.Generator] = []
+
+    def draw_pending() -> None:
+        # one randint for a run of tensors of one CPU generator: the same numbers, in the same order, as
+        # one (2,)-draw per tensor (tests/test_torch_noise_f32.py checks this)
+        if not pending:
+            return
+        seeds = torch.randint(0, _SEED_BOUND, (2 * len(pending),), generator=pending_generator[0],
+                              dtype=torch.int64).tolist()
+        for j, (out, add) in enumerate(pending):
+            key, counter = seeds[2 * j], seeds[2 * j + 1]
             if out.dtype == torch.float64 or not has_f32:
-                f64[0].append(out.view(-1).numpy())
-                f64[1].append(key)
-                f64[2].append(counter)
+                for lst, v in zip(f64, (out.view(-1).numpy(), key, counter), strict=True):
+                    lst.append(v)
                 if add is not None:
                     late.append((out, add))
             else:
                 for lst, v in zip(f32, (out, key, counter, add), strict=True):
                     lst.append(v)
+        pending.clear()
+        pending_generator.clear()
+
+    checked = False
+    for out, generator, add in zip(outs, generators, adds, strict=True):
+        if many is not None and _use_core(out, sampler, dtypes):
+            if not checked:
+                check_law(law, alpha, scale)
+                checked = True
+            if pending_generator and pending_generator[0] is not generator:
+                draw_pending()
+            pending.append((out, add))
+            pending_generator[:] = [generator]
         else:
+            draw_pending()  # the draws stay in tensor order
             fill_noise_(out, law, alpha, scale, generator, sampler, n_threads=n_threads)
             if add is not None:
                 late.append((out, add))
+    draw_pending()
     if f64[0]:
-        _core_fill("fill_noise_many")(f64[0], law, float(alpha), float(scale), f64[1], f64[2], n_threads)
+        many(f64[0], law, float(alpha), float(scale), f64[1], f64[2], n_threads)
     if f32[0]:
         _fill_core_f32(f32[0], law, float(alpha), float(scale), f32[1], f32[2], f32[3], n_threads)
     if foreach and late:
