@@ -42,9 +42,13 @@ above), ``2^-32 <= U <= 1``.
   22.2/alpha`` (float32 roundings of ``t`` and of ``1/alpha`` are amplified ``t`` times by the exponential):
   the bound is tested for ``alpha`` from 0.3 to 10 over the whole domain of ``U``; the largest errors
   measured are ``1.3e-6`` (21 ulp) for ``alpha = 1.5`` and ``1.9e-6`` for ``alpha = 0.5``, about 4 ulp
-  where ``t < 1``.
+  where ``t < 1``. The tail is tested up to the cut: sampled frequencies at tail probabilities 0.5 to
+  ``1e-5`` within binomial bands, and, as ``|Z|`` decreases with ``k``, exact frequencies from enumerating
+  the words at tail probabilities ``2^-31`` to ``2^-20``. For ``alpha < 0.25`` the largest variates exceed
+  float32's range and are ``inf`` (as float64 variates rounded to float32 were).
 - ``gaussian``: Box-Muller on two words, ``scale sqrt(-2 log U1) (cos, sin)(2 pi U2)``; ``|Z| <=
-  6.66 scale`` (a cut at tail probability ``~2.7e-11``); absolute error ``< 1e-6 scale`` (tested).
+  6.66 scale`` (a cut at tail probability ``~2.7e-11``); absolute error about ``2e-6 scale`` at most (from
+  the kernels' bounds, not tested separately; the law's tail frequencies are).
 - ``student_t`` and ``stable``: no float32 kernel; float64 variates rounded to float32, as before.
 
 Variates for a float16 tensor are clamped to ``+-65504`` (float16's largest number) before the cast, never
