@@ -296,7 +296,7 @@ def _use_core(out: Tensor, sampler: str, dtypes: tuple[torch.dtype, ...] | None 
         return True
     if dtypes is None:
         dtypes = _core_dtypes() if _core_fill() is not None else ()
-    return out.device.type == "cpu" and out.dtype in dtypes and out.is_contiguous()
+    return out.is_cpu and out.dtype in dtypes and out.is_contiguous()
 
 
 def _core_seeds(generator: torch.Generator) -> tuple[int, int]:
@@ -312,13 +312,15 @@ def _fill_core_f32(outs: Sequence[Tensor], law: str, alpha: float, scale: float,
     float32 tensor of the same size is added in the same pass, the bits of ``Z`` then ``add_``); float16 and
     bfloat16 ones through a float32 scratch buffer, cast with :func:`cast_finite` and then added."""
     arrays, adds, late = [], [], []
+    f32 = torch.float32
     for out, add in zip(outs, addends, strict=True):
-        if out.dtype == torch.float32:
-            arrays.append(out.view(-1).numpy())
-            fused = (add is not None and add.dtype == torch.float32 and add.device.type == "cpu"
-                     and add.is_contiguous() and add.numel() == out.numel() and not add.requires_grad)
-            adds.append(add.view(-1).numpy() if fused else None)
-            late.append((out, None if fused else add, None))
+        if out.dtype == f32:
+            arrays.append(out.numpy())  # C-contiguous, any shape: the C++ side reads it flat
+            fused = (add is not None and add.dtype == f32 and add.is_cpu and add.shape == out.shape
+                     and add.is_contiguous() and not add.requires_grad)
+            adds.append(add.numpy() if fused else None)
+            if not fused and add is not None:
+                late.append((out, add, None))
         else:
             scratch = torch.empty(out.numel(), dtype=torch.float32)
             arrays.append(scratch.numpy())
