@@ -348,8 +348,9 @@ def fill_noise_(out: Tensor, law: Law, alpha: float, scale: float, generator: to
     generator : torch.Generator
         The only source of randomness. The core sampler draws one 62-bit key and counter from it per call.
     sampler : {"auto", "torch", "core"}
-        ``"auto"`` uses the C++ sampler for contiguous float32/float64 CPU tensors when it is available and
-        the torch sampler otherwise; ``"core"`` insists on the C++ sampler; ``"torch"`` never uses it.
+        ``"auto"`` uses the C++ sampler for contiguous float32/float64/float16/bfloat16 CPU tensors when it
+        is available (float64: exact float64 variates; the others: the float32 path) and the torch sampler
+        otherwise; ``"core"`` insists on the C++ sampler; ``"torch"`` never uses it.
     n_threads : int
         Threads of the C++ sampler (0: all; the result does not depend on it).
     """
