@@ -2,6 +2,11 @@
 
     python bench/bench_torch_optimizer.py                 # CPU, 5M parameters in 50 tensors
     python bench/bench_torch_optimizer.py --device cuda   # where a GPU is available
+    python bench/bench_torch_optimizer.py --threads 2 --profile   # plus a per-stage profile of one step
+
+Every optimizer uses momentum 0.9 (``--momentum``). "float64 variates (0.2.0 path)" is the additive step with
+the core sampler's float32 path hidden: float64 variates rounded to float32 and a separate add of the
+gradient, as htsgd 0.2.0 did (the "before" of the float32 path, in the same run).
 
 All variants are timed side by side, interleaved round by round (the machine is shared and noisy), and
 every ratio is taken within a round against "SGD + clip_grad_norm_" of the same round; the table shows
@@ -79,8 +84,84 @@ VARIANT_KWARGS = {
     "htsgd: multiplicative, given g_ref": {"noise_mode": "multiplicative"},
     "htsgd: multiplicative, EMA g_ref": {"noise_mode": "multiplicative"},
     "htsgd: additive, C++ sampler": {"sampler": "auto"},
+    "htsgd: additive, float64 variates (0.2.0 path)": {"sampler": "auto"},
     "htsgd: additive, torch sampler": {"sampler": "torch"},
 }
+
+
+class _Float64Variates:
+    """Hides the float32 path of the core sampler (``htsgd._core.fill_noise_f32``) while active."""
+
+    def __enter__(self):
+        self.saved = tnoise._core_fill
+        tnoise._core_fill = lambda name="fill_noise": None if name == "fill_noise_f32" else self.saved(name)
+
+    def __exit__(self, *exc):
+        tnoise._core_fill = self.saved
+
+
+def without_float32_path(fn):
+    def step():
+        with _Float64Variates():
+            fn()
+    return step
+
+
+def profile_step(ps: list[torch.Tensor], lr: float, b: float, momentum: float, rounds: int) -> None:
+    """Median time of each stage of one additive step (foreach=False, as the CPU default), interleaved with
+    SGD + clip_grad_norm_ for the ratio: noise (+ gradient) into the workspaces, momentum, norm, clip + step."""
+    from htsgd.torch._functional import (_single_tensor_apply, _single_tensor_directions,  # noqa: PLC0415
+                                         global_clip_coefficient, step_norm)
+    gen = torch.Generator().manual_seed(7)
+    work = [torch.empty_like(p) for p in ps]
+    bufs = [p.grad.clone() for p in ps]
+    grads = [p.grad for p in ps]
+    sgd = torch.optim.SGD(ps, lr=lr, momentum=momentum)
+    sgd.step()
+    stages: dict[str, list[float]] = {k: [] for k in ("noise + g (f32 path)", "noise, then + g (0.2.0 path)",
+                                                       "momentum", "norm", "clip + step", "SGD + clip_grad_norm_")}
+    for r in range(rounds + 1):
+        t: dict[str, float] = {}
+        t0 = time.perf_counter()
+        tnoise.fill_noise_batch_(work, "pareto", 1.5, 1.0, [gen] * len(ps), addends=grads)
+        t["noise + g (f32 path)"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with _Float64Variates():
+            tnoise.fill_noise_batch_(work, "pareto", 1.5, 1.0, [gen] * len(ps))
+        for z, g in zip(work, grads):
+            z.add_(g)
+        t["noise, then + g (0.2.0 path)"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        d = _single_tensor_directions(ps, work, bufs, weight_decay=0.0, momentum=momentum, dampening=0.0,
+                                      nesterov=False, maximize=False)
+        t["momentum"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        coef = global_clip_coefficient([step_norm(d, lr)], b)
+        t["norm"] = time.perf_counter() - t0
+        with torch.no_grad():
+            saved = [p.detach().clone() for p in ps]
+            t0 = time.perf_counter()
+            _single_tensor_apply(ps, d, lr=lr, truncation=b, clip="norm", coefficient=coef)
+            t["clip + step"] = time.perf_counter() - t0
+            for p, s0 in zip(ps, saved):
+                p.copy_(s0)
+        gs = [g.clone() for g in grads]
+        t0 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(ps, max_norm=b / lr)
+        sgd.step()
+        t["SGD + clip_grad_norm_"] = time.perf_counter() - t0
+        with torch.no_grad():
+            for p, s0, g0 in zip(ps, saved, gs):
+                p.copy_(s0)
+                p.grad.copy_(g0)
+        if r:
+            for k, v in t.items():
+                stages[k].append(v)
+    base = stages["SGD + clip_grad_norm_"]
+    print(f"profile of one additive step ({rounds} rounds, medians; x: ratio to SGD + clip in the same round)")
+    for name, ts in stages.items():
+        ratio = statistics.median([x / y for x, y in zip(ts, base)])
+        print(f"  {name:34s} {statistics.median(ts) * 1e3:8.2f} ms {ratio:6.2f}x")
 
 
 def naive_heavy_tailed_step(ps, lr, b, alpha, gen):
@@ -108,6 +189,8 @@ def main() -> None:
     ap.add_argument("--foreach", choices=["auto", "true", "false"], default="auto",
                     help="HeavyTailedSGD's foreach (auto: its default for the device)")
     ap.add_argument("--naive", action="store_true", help="also time the obvious torch noise (slow)")
+    ap.add_argument("--momentum", type=float, default=0.9, help="momentum of every optimizer (default 0.9)")
+    ap.add_argument("--profile", action="store_true", help="also print a per-stage profile of the step")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -116,9 +199,9 @@ def main() -> None:
     check_results(make_params(args.tensors, min(args.numel, 20_000), args.device, seed=1), lr, b)
     print("checks passed: results equal the plain implementations")
 
-    sgd = torch.optim.SGD(ps, lr=lr)
+    sgd = torch.optim.SGD(ps, lr=lr, momentum=args.momentum)
     foreach = {"auto": None, "true": True, "false": False}[args.foreach]
-    opts = {name: HeavyTailedSGD(ps, lr=lr, truncation=b, seed=3, foreach=foreach, **kw)
+    opts = {name: HeavyTailedSGD(ps, lr=lr, truncation=b, seed=3, foreach=foreach, momentum=args.momentum, **kw)
             for name, kw in VARIANT_KWARGS.items()}
     refs = [p.grad.clone() for p in ps]
     gen = torch.Generator(device=args.device).manual_seed(4)
@@ -133,6 +216,8 @@ def main() -> None:
             def step(opt=opt):  # g_ref stored outside the timed region (the user computes it anyway)
                 opt.step()
             steps[name] = step
+        elif "0.2.0 path" in name:
+            steps[name] = without_float32_path(opt.step)
         else:
             steps[name] = opt.step
     if args.naive:
@@ -140,6 +225,7 @@ def main() -> None:
 
     grads = [p.grad.clone() for p in ps]
     times: dict[str, list[float]] = {k: [] for k in steps}
+    cpu: dict[str, list[float]] = {k: [] for k in steps}  # process CPU time: robust to a shared machine
     for r in range(args.rounds + 1):  # round 0 warms up
         for name, fn in steps.items():
             for p, g in zip(ps, grads):
@@ -147,11 +233,12 @@ def main() -> None:
             if name.endswith("given g_ref"):
                 opts[name].set_reference_gradient(refs)
             sync(args.device)
-            t = time.perf_counter()
+            c, t = time.process_time(), time.perf_counter()
             fn()
             sync(args.device)
             if r:
                 times[name].append(time.perf_counter() - t)
+                cpu[name].append(time.process_time() - c)
         with torch.no_grad():
             for p in ps:
                 p.clamp_(-10, 10)
@@ -161,13 +248,19 @@ def main() -> None:
     print(f"{n / 1e6:.1f}M parameters in {len(ps)} tensors, {args.device}, float32, torch threads "
           f"{torch.get_num_threads()}, C++ sampler {'available' if tnoise.core_available() else 'missing'}, "
           f"{args.rounds} rounds")
-    print(f"{'variant':38s} {'ms/step: median':>15s} {'IQR':>13s} {'best':>7s} {'x SGD+clip':>11s} {'(best)':>7s}")
+    print(f"{'variant':46s} {'ms/step: median':>15s} {'IQR':>15s} {'best':>7s} {'x SGD+clip':>11s} {'(best)':>7s} "
+          f"{'(CPU)':>7s}")
+    base_cpu = cpu["torch: SGD + clip_grad_norm_"]
     for name, ts in times.items():
         q = statistics.quantiles([t * 1e3 for t in ts], n=4)
         ratio = statistics.median([t / b0 for t, b0 in zip(ts, base)])
-        print(f"{name:38s} {statistics.median(ts) * 1e3:15.2f} {q[0]:6.2f}-{q[2]:<6.2f} {min(ts) * 1e3:7.2f} "
-              f"{ratio:11.2f} {min(ts) / min(base):7.2f}")
-    print("x SGD+clip: median over rounds of the ratio within a round; (best): ratio of the best times")
+        cpu_ratio = statistics.median(cpu[name]) / max(statistics.median(base_cpu), 1e-9)
+        print(f"{name:46s} {statistics.median(ts) * 1e3:15.2f} {q[0]:7.2f}-{q[2]:<7.2f} {min(ts) * 1e3:7.2f} "
+              f"{ratio:11.2f} {min(ts) / min(base):7.2f} {cpu_ratio:7.2f}")
+    print("x SGD+clip: median over rounds of the ratio within a round; (best): ratio of the best times; (CPU):"
+          " ratio of the median process CPU times (all threads; less sensitive to a shared machine)")
+    if args.profile and args.device == "cpu":
+        profile_step(ps, lr, b, args.momentum, args.rounds)
 
 
 if __name__ == "__main__":

@@ -111,6 +111,15 @@ def workloads() -> dict[str, str]:
         t32 = torch.empty(4099, dtype=torch.float32)
         fill_noise_(t32, law, 1.6 if law != "gaussian" else 2.0, 0.5, generator=g, sampler="torch")
         out[f"torch/torch/{name}/f32"] = _digest(t32.numpy())
+    # the core sampler's float32 path (float32 in place, bfloat16 through float32)
+    for name in ("pareto", "stable", "student_t", "gaussian"):
+        g = torch.Generator().manual_seed(8)
+        t32 = torch.empty(4099, dtype=torch.float32)
+        fill_noise_(t32, name, 1.6 if name != "gaussian" else 2.0, 0.5, generator=g, sampler="core")
+        out[f"torch/core/{name}/f32"] = _digest(t32.numpy())
+    tbf = torch.empty(4099, dtype=torch.bfloat16)
+    fill_noise_(tbf, "pareto", 1.6, 0.5, generator=torch.Generator().manual_seed(8), sampler="core")
+    out["torch/core/pareto/bf16"] = _digest(tbf.float().numpy())
     torch.manual_seed(0)
     params = [torch.nn.Parameter(torch.randn(33, 7, dtype=torch.float64)), torch.nn.Parameter(torch.randn(5))]
     opt = TorchSGD(params, lr=0.1, noise="pareto", alpha=1.4, noise_scale=0.5, truncation=0.5, momentum=0.9,

@@ -126,7 +126,7 @@ def test_auto_falls_back_to_torch_for_what_the_core_cannot_fill():
     h = tn.fill_noise_(torch.empty(50, dtype=torch.float16), "pareto", 1.5, 1.0, g)
     assert torch.isfinite(t).all() and h.dtype == torch.float16
     with pytest.raises(ValueError, match="sampler='core' needs"):
-        tn.fill_noise_(torch.empty(3, dtype=torch.float16), "pareto", 1.5, 1.0, g, "core")
+        tn.fill_noise_(torch.empty(4, 3).t(), "pareto", 1.5, 1.0, g, "core")  # not contiguous
 
 
 def test_sample_scalar_and_validation():

@@ -1,5 +1,6 @@
 #include <pybind11/stl.h>
 
+#include "htsgd/law_lanes_f32.hpp"
 #include "htsgd/sampling.hpp"
 #include "model.hpp"
 
@@ -77,6 +78,64 @@ void fill_many(const py::list& outs, const std::string& law_name, double alpha, 
   });
 }
 
+// The float32 path (law_lanes_f32.hpp) for many float32 arrays: outs[i] = variates of (seeds[i], counters[i])
+// (+ addends[i] where it is not None; an addend is read before the noise is written, so it may be outs[i]).
+void fill_many_f32(const py::list& outs, const std::string& law_name, double alpha, double scale,
+                   const std::vector<std::uint64_t>& seeds, const std::vector<std::uint64_t>& counters, int n_threads,
+                   const py::object& addends) {
+  if (seeds.size() != outs.size() || counters.size() != outs.size())
+    throw std::invalid_argument("outs, seeds and counters must have the same length");
+  py::list adds;
+  if (!addends.is_none()) {
+    adds = py::cast<py::list>(addends);
+    if (adds.size() != outs.size()) throw std::invalid_argument("addends must have one entry (or None) per out");
+  }
+  const NoiseLaw law = noise_law_from_name(law_name, alpha, scale);
+  std::vector<f32::FillTargetF32> targets;
+  std::vector<py::array> keep;  // the arrays stay referenced while the GIL is released
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    auto a = py::cast<py::array>(outs[i]);
+    if (!(a.flags() & py::array::c_style) || !a.writeable() || !a.dtype().is(py::dtype::of<float>()))
+      throw std::invalid_argument("every out must be a writable C-contiguous float32 array");
+    const auto n = static_cast<std::size_t>(a.size());
+    const float* add = nullptr;
+    if (!addends.is_none() && !adds[i].is_none()) {
+      auto b = py::cast<py::array>(adds[i]);
+      if (!(b.flags() & py::array::c_style) || !b.dtype().is(py::dtype::of<float>()) ||
+          static_cast<std::size_t>(b.size()) != n)
+        throw std::invalid_argument("every addend must be a C-contiguous float32 array the size of its out");
+      add = static_cast<const float*>(b.data());
+      keep.push_back(b);
+    }
+    targets.push_back({static_cast<float*>(a.mutable_data()), add, n, seeds[i], counters[i]});
+    keep.push_back(a);
+    total += n;
+  }
+  // On the calling thread, whatever the size: its OpenMP team is the one torch's ops just used (the same
+  // libgomp), so the fill reuses those threads; a worker thread's own team would compete with torch's
+  // still-spinning threads for the cores (measured: +2.5 ms on a 5M-variate fill, 2 cores). Not
+  // interruptible, which a fill does not need (5M variates take about 5 ms).
+  (void)total;
+  py::gil_scoped_release release;
+  f32::fill_noise_f32_many(law, targets, n_threads);
+}
+
+// The float32 kernels of vecmath_f32.hpp elementwise, for the accuracy tests.
+py::array_t<float> eval_kernel_f32(const std::string& name, const CArray<float>& x) {
+  py::array_t<float> out(x.size());
+  const float* in = x.data();
+  float* o = out.mutable_data();
+  const auto n = static_cast<std::size_t>(x.size());
+  float s, c;
+  if (name == "log") for (std::size_t i = 0; i < n; ++i) o[i] = f32::log_f32(in[i]);
+  else if (name == "expm1") for (std::size_t i = 0; i < n; ++i) o[i] = f32::expm1_f32(in[i]);
+  else if (name == "sinpi") for (std::size_t i = 0; i < n; ++i) f32::sincospi_f32(in[i], o[i], c);
+  else if (name == "cospi") for (std::size_t i = 0; i < n; ++i) f32::sincospi_f32(in[i], s, o[i]);
+  else throw std::invalid_argument("unknown kernel: " + name);
+  return out;
+}
+
 // fill_noise into a float32 or float64 numpy array.
 void fill_array(py::array out, const NoiseLaw& noise, std::uint64_t seed, std::uint64_t counter, int n_threads) {
   if (py::isinstance<py::array_t<double>>(out) && out.dtype().is(py::dtype::of<double>())) {
@@ -123,6 +182,42 @@ void register_noise(py::module_& m, py::module_& testing) {
         py::arg("seeds"), py::arg("counters"), py::arg("n_threads") = 0,
         "fill_noise(outs[i], law, alpha, scale, seeds[i], counters[i]) for every i, in one call (the same bits).");
 
+  m.def("fill_noise_f32", &fill_many_f32, py::arg("outs"), py::arg("law"), py::arg("alpha"), py::arg("scale"),
+        py::arg("seeds"), py::arg("counters"), py::arg("n_threads") = 0, py::arg("addends") = py::none(),
+        "The float32 path: outs[i] (float32) = float32 variates of (seeds[i], counters[i]) plus addends[i] (a "
+        "float32 array or None), for every i in one call; pareto and gaussian are computed in float32, "
+        "student_t and stable are float64 variates rounded.");
+  testing.def("eval_kernel_f32", &eval_kernel_f32, py::arg("name"), py::arg("x"),
+              "A float32 kernel of the float32 noise path (log, expm1, sinpi, cospi) elementwise on a 1-D array.");
+  testing.def(
+      "uniform_f32", [](const CArray<std::uint32_t>& w) {
+        py::array_t<float> out(w.size());
+        for (py::ssize_t i = 0; i < w.size(); ++i) out.mutable_data()[i] = f32::uniform_f32(w.data()[i]);
+        return out;
+      },
+      py::arg("words"), "The float32 path's uniform U of each 32-bit word.");
+  testing.def(
+      "pareto_f32_words", [](const CArray<std::uint32_t>& w, double alpha, double scale) {
+        const f32::LawF32 law = f32::law_f32(noise_law_from_name("pareto", alpha, scale));
+        py::array_t<float> out(w.size());
+        for (py::ssize_t i = 0; i < w.size(); ++i) out.mutable_data()[i] = f32::pareto_f32(law, w.data()[i]);
+        return out;
+      },
+      py::arg("words"), py::arg("alpha"), py::arg("scale"), "The float32 Pareto variate of each 32-bit word.");
+  testing.def(
+      "fill_noise_f32_reference",
+      [](py::array_t<float> out, const std::string& law, double alpha, double scale, std::uint64_t seed,
+         std::uint64_t counter) {
+        if (!(out.flags() & py::array::c_style) || !out.writeable())
+          throw std::invalid_argument("out must be a writable C-contiguous float32 array");
+        const NoiseLaw noise = noise_law_from_name(law, alpha, scale);
+        if (!f32::has_f32_kernel(noise)) throw std::invalid_argument("no float32 kernel for law " + law);
+        float* data = out.mutable_data();
+        const auto n = static_cast<std::size_t>(out.size());
+        run_interruptible([&](const StopFlag&) { f32::fill_noise_f32_reference(noise, seed, counter, data, n); });
+      },
+      py::arg("out").noconvert(), py::arg("law"), py::arg("alpha"), py::arg("scale"), py::arg("seed"),
+      py::arg("counter"), "fill_noise_f32's variates one at a time through the scalar kernels (pareto, gaussian).");
   testing.def("eval_kernel", &eval_kernel, py::arg("name"), py::arg("x"),
               "A math kernel of the engine (log, expm1, exp, sinpi, cospi) elementwise on a 1-D array.");
   testing.def(

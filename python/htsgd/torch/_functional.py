@@ -144,15 +144,10 @@ def noisy_gradients(
         for i, g in enumerate(grads):
             z = out[i] if out is not None else None
             noisy.append(z if z is not None else torch.empty_like(g, memory_format=torch.contiguous_format))
-        # sampled tensor by tensor, in order, on both paths (the C++ sampler's tensors in one call)
+        # sampled tensor by tensor, in order, on both paths (the C++ sampler's tensors in one call, the
+        # gradient added in the same pass where it can)
         fill_noise_batch_(noisy, noise, alpha, noise_scale, [generator_for(generator, g.device) for g in grads],
-                          sampler)
-        if foreach:
-            for (zs, gs), _ in _group_by_device_and_dtype(len(grads), noisy, grads).values():
-                torch._foreach_add_(zs, gs)
-        else:
-            for z, g in zip(noisy, grads, strict=True):
-                z.add_(g)
+                          sampler, addends=grads, foreach=foreach)
         return noisy
     if noise_mode != "multiplicative":
         raise ValueError(f"Invalid noise_mode: {noise_mode!r}; expected 'additive' or 'multiplicative'")

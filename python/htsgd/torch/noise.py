@@ -4,8 +4,9 @@ Two samplers draw the same laws (the same laws as :mod:`htsgd.noise`, same param
 
 - the **torch** sampler (:func:`sample_noise`): a few device-side torch ops per tensor, any device and
   dtype; the reference implementation;
-- the **core** sampler: htsgd's vectorised C++ Philox sampler (``htsgd._core.fill_noise``) writing straight
-  into the memory of a contiguous CPU float32/float64 tensor (zero copy, GIL released). Its key and counter
+- the **core** sampler: htsgd's vectorised C++ Philox sampler (``htsgd._core.fill_noise``, and
+  ``htsgd._core.fill_noise_f32`` for float32/float16/bfloat16) writing straight into the memory of a
+  contiguous CPU tensor (zero copy, GIL released). Its key and counter
   are drawn from the same ``torch.Generator``, so the generator stays the single source of randomness and
   restoring the generator state replays the noise bit for bit.
 
@@ -22,10 +23,36 @@ Laws (all symmetric; ``alpha`` is the tail index, ``P(|Z| > x)`` regularly varyi
 =============  ===========================================================================================
 
 Uniforms are drawn on the open interval ``(0, 1)`` (``(2k + 1) 2^-b``), so no variate is ever infinite
-because of ``U = 0``. Variates are computed in float64 for float64 tensors and in float32 otherwise; with
-float32, ``U >= 2^-24`` caps Pareto variates at ``scale * (2^(24/alpha) - 1)`` (a cut at tail probability
-``2^-23``). Variates for a float16 tensor are clamped to ``+-65504`` (float16's largest number) before the
-cast, never ``inf``.
+because of ``U = 0``. The torch sampler computes variates in float64 for float64 tensors and in float32
+otherwise; with float32, ``U >= 2^-24`` caps Pareto variates at ``scale * (2^(24/alpha) - 1)`` (a cut at tail
+probability ``2^-23``).
+
+**The core sampler's float32 path** (``htsgd._core.fill_noise_f32``, ``cpp/include/htsgd/law_lanes_f32.hpp``)
+fills float32 tensors, and float16/bfloat16 tensors through a float32 scratch buffer, with variates computed
+in float32 (16 SIMD lanes on AVX-512; the same bits on every ISA and thread count). Float64 tensors keep the
+exact float64 variates. One 32-bit Philox word per variate: its bit 31 is the sign and its other 31 bits
+``k`` give ``U = fl(fl(k) + 1/2) 2^-31`` (exactly ``(k + 1/2) 2^-31`` below ``2^-8``, rounded to float32
+above), ``2^-32 <= U <= 1``.
+
+- ``pareto``: ``|Z| = scale * expm1(-log(U) / alpha)``. The law is cut at ``x_max = scale * (2^(32/alpha) -
+  1)`` (``U = 2^-32``, probability ``2^-31``), where the exact tail ``(1 + x/scale)^-alpha`` is ``2^-32``;
+  below the cut ``P(|Z| > x)`` is the exact tail up to the discreteness of ``U`` (steps of ``2^-31`` in
+  probability below ``U = 2^-8``, relative ``2^-24`` above) and the kernels' error. Relative error of a
+  variate against the float64 value of the same ``U``: ``< (6 + 2 t) 2^-24`` with ``t = -log(U)/alpha <=
+  22.2/alpha`` (float32 roundings of ``t`` and of ``1/alpha`` are amplified ``t`` times by the exponential):
+  the bound is tested for ``alpha`` from 0.3 to 10 over the whole domain of ``U``; the largest errors
+  measured are ``1.3e-6`` (21 ulp) for ``alpha = 1.5`` and ``1.9e-6`` for ``alpha = 0.5``, about 4 ulp
+  where ``t < 1``. The tail is tested up to the cut: sampled frequencies at tail probabilities 0.5 to
+  ``1e-5`` within binomial bands, and, as ``|Z|`` decreases with ``k``, exact frequencies from enumerating
+  the words at tail probabilities ``2^-31`` to ``2^-20``. For ``alpha < 0.25`` the largest variates exceed
+  float32's range and are ``inf`` (as float64 variates rounded to float32 were).
+- ``gaussian``: Box-Muller on two words, ``scale sqrt(-2 log U1) (cos, sin)(2 pi U2)``; ``|Z| <=
+  6.66 scale`` (a cut at tail probability ``~2.7e-11``); absolute error about ``2e-6 scale`` at most (from
+  the kernels' bounds, not tested separately; the law's tail frequencies are).
+- ``student_t`` and ``stable``: no float32 kernel; float64 variates rounded to float32, as before.
+
+Variates for a float16 tensor are clamped to ``+-65504`` (float16's largest number) before the cast, never
+``inf``; bfloat16 has float32's range.
 """
 from __future__ import annotations
 
@@ -46,7 +73,8 @@ LAWS: tuple[str, ...] = ("pareto", "stable", "student_t", "gaussian")
 SAMPLERS: tuple[str, ...] = ("auto", "torch", "core")
 Law = Literal["pareto", "stable", "student_t", "gaussian"]
 
-_CORE_DTYPES = (torch.float32, torch.float64)
+_CORE_DTYPES = (torch.float32, torch.float64)  # filled in place (float64: exact float64 variates)
+_LOW_DTYPES = (torch.float16, torch.bfloat16)   # float32 path into a scratch buffer, then cast_finite
 _SEED_BOUND = 2**62
 
 
@@ -246,22 +274,65 @@ def cast_finite(z: Tensor, dtype: torch.dtype) -> Tensor:
     return z.to(dtype)
 
 
+def _core_dtypes() -> tuple[torch.dtype, ...]:
+    """The dtypes the core sampler fills: float32/float64, and float16/bfloat16 with the float32 path."""
+    return _CORE_DTYPES + _LOW_DTYPES if _core_fill("fill_noise_f32") is not None else _CORE_DTYPES
+
+
 def check_core_sampler(t: Tensor, contiguous: bool = True) -> None:
-    """Raise ``ValueError`` unless ``sampler="core"`` can fill ``t`` (a float32/float64 CPU tensor, contiguous
-    unless ``contiguous=False``, and htsgd built with the C++ sampler)."""
-    ok = t.device.type == "cpu" and t.dtype in _CORE_DTYPES and (not contiguous or t.is_contiguous())
+    """Raise ``ValueError`` unless ``sampler="core"`` can fill ``t`` (a float32/float64/float16/bfloat16 CPU
+    tensor, contiguous unless ``contiguous=False``, and htsgd built with the C++ sampler)."""
+    ok = t.device.type == "cpu" and t.dtype in _core_dtypes() and (not contiguous or t.is_contiguous())
     if not ok or _core_fill() is None:
-        raise ValueError("sampler='core' needs htsgd's C++ sampler and a contiguous float32 or float64 CPU "
-                         f"tensor, got a {t.dtype} tensor on {t.device}")
+        raise ValueError("sampler='core' needs htsgd's C++ sampler and a contiguous float32, float64, float16 or "
+                         f"bfloat16 CPU tensor, got a {t.dtype} tensor on {t.device}")
 
 
-def _use_core(out: Tensor, sampler: str) -> bool:
+def _use_core(out: Tensor, sampler: str, dtypes: tuple[torch.dtype, ...] | None = None) -> bool:
     if sampler == "torch":
         return False
     if sampler == "core":
         check_core_sampler(out)
         return True
-    return out.device.type == "cpu" and out.dtype in _CORE_DTYPES and out.is_contiguous() and _core_fill() is not None
+    if dtypes is None:
+        dtypes = _core_dtypes() if _core_fill() is not None else ()
+    return out.is_cpu and out.dtype in dtypes and out.is_contiguous()
+
+
+def _core_seeds(generator: torch.Generator) -> tuple[int, int]:
+    """The 62-bit key and counter of one core fill, drawn from ``generator``."""
+    key, counter = torch.randint(0, _SEED_BOUND, (2,), generator=generator, dtype=torch.int64).tolist()
+    return key, counter
+
+
+def _fill_core_f32(outs: Sequence[Tensor], law: str, alpha: float, scale: float, seeds: Sequence[int],
+                   counters: Sequence[int], addends: Sequence[Tensor | None], n_threads: int) -> None:
+    """The float32 path for contiguous float32/float16/bfloat16 CPU tensors: ``outs[i] = Z + addends[i]``
+    (``addends[i]`` None: ``Z``). Float32 outputs are written in place (an addend that is a contiguous
+    float32 tensor of the same size is added in the same pass, the bits of ``Z`` then ``add_``); float16 and
+    bfloat16 ones through a float32 scratch buffer, cast with :func:`cast_finite` and then added."""
+    arrays, adds, late = [], [], []
+    f32 = torch.float32
+    for out, add in zip(outs, addends, strict=True):
+        if out.dtype == f32:
+            arrays.append(out.numpy())  # C-contiguous, any shape: the C++ side reads it flat
+            fused = (add is not None and add.dtype == f32 and add.is_cpu and add.shape == out.shape
+                     and add.is_contiguous() and not add.requires_grad)
+            adds.append(add.numpy() if fused else None)
+            if not fused and add is not None:
+                late.append((out, add, None))
+        else:
+            scratch = torch.empty(out.numel(), dtype=torch.float32)
+            arrays.append(scratch.numpy())
+            adds.append(None)
+            late.append((out, add, scratch))
+    _core_fill("fill_noise_f32")(arrays, law, alpha, scale, list(seeds), list(counters), n_threads,
+                                 adds if any(a is not None for a in adds) else None)
+    for out, add, scratch in late:
+        if scratch is not None:
+            out.copy_(cast_finite(scratch, out.dtype).view(out.shape))
+        if add is not None:
+            out.add_(add)
 
 
 @torch.no_grad()
@@ -277,16 +348,20 @@ def fill_noise_(out: Tensor, law: Law, alpha: float, scale: float, generator: to
     generator : torch.Generator
         The only source of randomness. The core sampler draws one 62-bit key and counter from it per call.
     sampler : {"auto", "torch", "core"}
-        ``"auto"`` uses the C++ sampler for contiguous float32/float64 CPU tensors when it is available and
-        the torch sampler otherwise; ``"core"`` insists on the C++ sampler; ``"torch"`` never uses it.
+        ``"auto"`` uses the C++ sampler for contiguous float32/float64/float16/bfloat16 CPU tensors when it
+        is available (float64: exact float64 variates; the others: the float32 path) and the torch sampler
+        otherwise; ``"core"`` insists on the C++ sampler; ``"torch"`` never uses it.
     n_threads : int
         Threads of the C++ sampler (0: all; the result does not depend on it).
     """
     check_choice("sampler", sampler, SAMPLERS)
     if _use_core(out, sampler):
         check_law(law, alpha, scale)
-        key, counter = torch.randint(0, _SEED_BOUND, (2,), generator=generator, dtype=torch.int64).tolist()
-        _core_fill()(out.view(-1).numpy(), law, float(alpha), float(scale), key, counter, n_threads)
+        key, counter = _core_seeds(generator)
+        if out.dtype == torch.float64 or _core_fill("fill_noise_f32") is None:
+            _core_fill()(out.view(-1).numpy(), law, float(alpha), float(scale), key, counter, n_threads)
+        else:
+            _fill_core_f32([out], law, float(alpha), float(scale), [key], [counter], [None], n_threads)
         return out
     if out.dtype in _CORE_DTYPES and out.is_contiguous():
         check_law(law, alpha, scale)
@@ -297,28 +372,95 @@ def fill_noise_(out: Tensor, law: Law, alpha: float, scale: float, generator: to
 @torch.no_grad()
 def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: float,
                       generators: Sequence[torch.Generator], sampler: str = "auto", *,
-                      n_threads: int = 0) -> list[Tensor]:
+                      n_threads: int = 0, addends: Sequence[Tensor | None] | None = None,
+                      foreach: bool = False) -> list[Tensor]:
     """:func:`fill_noise_` on every ``(outs[i], generators[i])``, in order, with the C++ sampler's tensors
     filled in one call (its threads then share the whole batch instead of one tensor at a time).
 
     The generators are drawn from in the same order and the results have the same bits as one
-    :func:`fill_noise_` call per tensor. Returns ``outs`` as a list.
+    :func:`fill_noise_` call per tensor.
+
+    Parameters
+    ----------
+    outs, law, alpha, scale, sampler, n_threads : as :func:`fill_noise_`.
+    generators : sequence of torch.Generator
+        One per tensor.
+    addends : sequence of torch.Tensor or None, optional
+        ``outs[i] += addends[i]`` after the fill (None entries: nothing added); the core sampler adds
+        float32 addends in the same pass as the noise (the same bits as a separate ``add_``).
+    foreach : bool
+        Add the remaining addends with ``torch._foreach_add_`` (the same bits on CPU).
+
+    Returns
+    -------
+    list of torch.Tensor
+        ``outs``.
     """
     check_choice("sampler", sampler, SAMPLERS)
     if len(outs) != len(generators):
         raise ValueError(f"Invalid generators: expected one per tensor ({len(outs)}), got {len(generators)}")
-    arrays, seeds, counters = [], [], []
-    for out, generator in zip(outs, generators, strict=True):
-        if _use_core(out, sampler) and _core_fill("fill_noise_many") is not None:
-            check_law(law, alpha, scale)
-            key, counter = torch.randint(0, _SEED_BOUND, (2,), generator=generator, dtype=torch.int64).tolist()
-            arrays.append(out.view(-1).numpy())
-            seeds.append(key)
-            counters.append(counter)
+    if addends is not None and len(addends) != len(outs):
+        raise ValueError(f"Invalid addends: expected one per tensor ({len(outs)}), got {len(addends)}")
+    adds = list(addends) if addends is not None else [None] * len(outs)
+    many, has_f32 = _core_fill("fill_noise_many"), _core_fill("fill_noise_f32") is not None
+    dtypes = _core_dtypes() if many is not None else ()
+    f64: tuple[list, list, list] = ([], [], [])
+    f32: tuple[list, list, list, list] = ([], [], [], [])
+    late: list[tuple[Tensor, Tensor]] = []  # (out, addend) pairs added after the fills
+    pending: list[tuple[Tensor, Tensor | None]] = []  # core tensors of one generator, seeds not drawn yet
+    pending_generator: list[torch.Generator] = []
+
+    def draw_pending() -> None:
+        # one randint for a run of tensors of one CPU generator: the same numbers, in the same order, as
+        # one (2,)-draw per tensor (tests/test_torch_noise_f32.py checks this)
+        if not pending:
+            return
+        seeds = torch.randint(0, _SEED_BOUND, (2 * len(pending),), generator=pending_generator[0],
+                              dtype=torch.int64).tolist()
+        for j, (out, add) in enumerate(pending):
+            key, counter = seeds[2 * j], seeds[2 * j + 1]
+            if out.dtype == torch.float64 or not has_f32:
+                for lst, v in zip(f64, (out.view(-1).numpy(), key, counter), strict=True):
+                    lst.append(v)
+                if add is not None:
+                    late.append((out, add))
+            else:
+                for lst, v in zip(f32, (out, key, counter, add), strict=True):
+                    lst.append(v)
+        pending.clear()
+        pending_generator.clear()
+
+    checked = False
+    for out, generator, add in zip(outs, generators, adds, strict=True):
+        if many is not None and _use_core(out, sampler, dtypes):
+            if not checked:
+                check_law(law, alpha, scale)
+                checked = True
+            if pending_generator and pending_generator[0] is not generator:
+                draw_pending()
+            pending.append((out, add))
+            pending_generator[:] = [generator]
         else:
+            draw_pending()  # the draws stay in tensor order
             fill_noise_(out, law, alpha, scale, generator, sampler, n_threads=n_threads)
-    if arrays:
-        _core_fill("fill_noise_many")(arrays, law, float(alpha), float(scale), seeds, counters, n_threads)
+            if add is not None:
+                late.append((out, add))
+    draw_pending()
+    if f64[0]:
+        many(f64[0], law, float(alpha), float(scale), f64[1], f64[2], n_threads)
+    if f32[0]:
+        _fill_core_f32(f32[0], law, float(alpha), float(scale), f32[1], f32[2], f32[3], n_threads)
+    if foreach and late:
+        groups: dict[tuple, tuple[list[Tensor], list[Tensor]]] = {}
+        for out, add in late:
+            zs, gs = groups.setdefault((out.device, out.dtype), ([], []))
+            zs.append(out)
+            gs.append(add)
+        for zs, gs in groups.values():
+            torch._foreach_add_(zs, gs)
+    else:
+        for out, add in late:
+            out.add_(add)
     return list(outs)
 
 

@@ -72,8 +72,9 @@ class HeavyTailedSGD(Optimizer):
     private generators seeded from ``seed`` (fresh OS entropy if None; see :attr:`seed`), one per device,
     spawned with numpy's ``SeedSequence``. The global RNG is never used. The generator states are part of
     :meth:`state_dict`, so a run resumed from a checkpoint continues the same trajectory bit for bit.
-    On CPU, additive noise for float32/float64 tensors is drawn by htsgd's vectorised C++ sampler
-    (``sampler="auto"``, keyed from the generator); ``sampler="torch"`` forces the device-side torch sampler
+    On CPU, additive noise is drawn by htsgd's vectorised C++ sampler (``sampler="auto"``, keyed from the
+    generator): float64 variates for float64 parameters, float32 ones for float32/float16/bfloat16
+    parameters (see :mod:`htsgd.torch.noise`); ``sampler="torch"`` forces the device-side torch sampler
     (the two give the same law, not the same bits).
 
     With ``noise=None`` and ``truncation=None`` the step is ``torch.optim.SGD``'s, bit for bit.
@@ -228,7 +229,7 @@ class HeavyTailedSGD(Optimizer):
 
     def _check_parameter(self, group: Mapping[str, Any], p: Tensor, always: bool) -> None:
         """Raise ``ValueError`` if a step could not draw ``p``'s noise: the user generator on another device,
-        or ``sampler="core"`` for a parameter it cannot fill (not a float32/float64 CPU tensor).
+        or ``sampler="core"`` for a parameter it cannot fill (not a float32/float64/float16/bfloat16 CPU tensor).
 
         ``always=False`` (in :meth:`step`): only what this step would use (noise drawn at all; the core sampler
         for additive noise); ``always=True`` (a new param group): whatever the noise settings.
