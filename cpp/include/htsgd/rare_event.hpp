@@ -156,7 +156,7 @@ inline double rare_exit_sample(const L& f, const S& sampler, const ParetoConditi
 #pragma GCC diagnostic ignored "-Wpsabi"
 namespace rare_lanes {
 
-// The lanes use the engine's SIMD pieces: Vec<N> and log_kernel_v / expm1_kernel_v (vecmath.hpp),
+// The lanes use the engine's SIMD pieces: Vec<N> and log2_kernel_v / exp2m1_kernel_v (vecmath.hpp),
 // philox_lanes / u01_open_lanes, grad_lanes and update_lanes (lanes.hpp), N = the native width of the ISA
 // the kernel is compiled for (2 SSE2, 4 AVX2, 8 AVX-512). Every lane does the IEEE operations of the scalar
 // path (rare_exit_sample, ParetoConditioned, ParetoSampler) in the same order (the core is built with
@@ -239,7 +239,7 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
     // One Philox block per lane; the uniform v from words 0-1 or 2-3, then (q, sign) as
     // ParetoConditioned::big_q / small_q (conditioned) or ParetoSampler (plain: q = v, sign from bit 0 of
     // the pair's low word),
-    // then sign * (scale * expm1(-log(q) / alpha)) with the engine's kernels.
+    // then sign * (scale * exp2m1(-log2(q) / alpha)) with the engine's kernels.
     for (int o = 0; o < W; o += N) {
       using lanes::load;
       const U hw = load<U>(hiword + o), ic = load<U>(is_cond + o), ib = load<U>(is_big + o);
@@ -260,7 +260,7 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
       const D ss = side1 * (uu < 0.5 ? splat<N>(-1.0) : splat<N>(1.0));
       const D qv = ic != 0u ? (ib != 0u ? qb : qs) : vv;
       const D sv = ic != 0u ? (ib != 0u ? sb : ss) : sp;
-      const D zv = sv * (cd.scale * expm1_kernel_v<N>(cd.neg_inv_alpha * log_kernel_v<N>(qv)));
+      const D zv = sv * (cd.scale * exp2m1_kernel_v<N>(cd.neg_inv_alpha * log2_kernel_v<N>(qv)));
       lanes::store(z + o, zv);
     }
     if (!p.crude)
