@@ -240,17 +240,20 @@ HTSGD_INLINE T exp2_p(T r) {
 }
 }  // namespace detail
 
-HTSGD_INLINE double log2_kernel(double x) {
+// log2(x * 2^-e): the scaling folded into the exponent (exact), so log2_kernel_scaled(v, 52) has the bits of
+// log2_kernel(v * 2^-52) (for the uniforms: v = j + 1/2 without the multiply).
+HTSGD_INLINE double log2_kernel_scaled(double x, double e) {
   using namespace detail;
   const std::uint64_t ix = bits_of(x);
   const std::uint64_t biased = ix + (0x3FF0000000000000ull - kLog2Off);  // interval index in bits 48-51
   const std::uint64_t ek = biased >> 52;                                 // k + 1023
-  const double m = double_of(ix - ((ek - 1023u) << 52));
+  const double m = double_of((biased & 0x000FFFFFFFFFFFFFull) + kLog2Off);  // x 2^-k
   const unsigned i = static_cast<unsigned>(biased >> 48) & 15u;
   const double r = (m - kLog2C[i]) * kLog2InvC[i];  // m - c exact (Sterbenz)
-  const double dk = double_of(0x4330000000000000ull | ek) - (0x1.0p52 + 1023.0);
+  const double dk = double_of(0x4330000000000000ull | ek) - (0x1.0p52 + 1023.0 + e);  // exact for 0 <= e < 2^20
   return (dk + kLog2LogC[i]) + r * log2_q(r);
 }
+HTSGD_INLINE double log2_kernel(double x) { return log2_kernel_scaled(x, 0.0); }
 
 HTSGD_INLINE double exp2m1_kernel(double y) {
   using namespace detail;
@@ -399,18 +402,21 @@ HTSGD_INLINE typename Vec<N>::d lookup16(const double* table, typename Vec<N>::u
 }
 
 template <int N>
-HTSGD_INLINE typename Vec<N>::d log2_kernel_v(typename Vec<N>::d x) {
+HTSGD_INLINE typename Vec<N>::d log2_kernel_scaled_v(typename Vec<N>::d x, double e) {
   using namespace detail;
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
-  const vu ix = as_u<N>(x);
-  const vu biased = ix + (0x3FF0000000000000ull - kLog2Off);
+  const vu biased = as_u<N>(x) + (0x3FF0000000000000ull - kLog2Off);
   const vu ek = biased >> 52;
-  const vd m = as_d<N>(ix - ((ek - 1023u) << 52));
+  const vd m = as_d<N>((biased & 0x000FFFFFFFFFFFFFull) + kLog2Off);
   const vu idx = biased >> 48;
   const vd r = (m - lookup16<N>(kLog2C, idx)) * lookup16<N>(kLog2InvC, idx);
-  const vd dk = as_d<N>(ek | 0x4330000000000000ull) - (0x1.0p52 + 1023.0);
+  const vd dk = as_d<N>(ek | 0x4330000000000000ull) - (0x1.0p52 + 1023.0 + e);
   return (dk + lookup16<N>(kLog2LogC, idx)) + r * log2_q(r);
+}
+template <int N>
+HTSGD_INLINE typename Vec<N>::d log2_kernel_v(typename Vec<N>::d x) {
+  return log2_kernel_scaled_v<N>(x, 0.0);
 }
 
 // clamp = false: the caller guarantees 0 <= y <= kExp2Max (same result, two selects fewer).
