@@ -62,6 +62,37 @@ def test_exp_kernel_accuracy():
     assert np.isnan(_core._testing.eval_kernel("exp", np.array([np.nan]))[0])
 
 
+def test_log2_kernel_accuracy():
+    # documented: relative error < 4e-16 on (0, 1) (the uniforms of the Pareto transform), < 7e-16 above 1;
+    # exact 0 at 1 and relatively accurate next to it (the table interval around 1 has centre 1)
+    rng = np.random.default_rng(3)
+    u = (rng.integers(0, 2**52, 3_000_000, dtype=np.uint64).astype(np.float64) + 0.5) * 2.0**-52
+    near1 = 1.0 - rng.uniform(0, 1, 10**5) * 2.0 ** -rng.integers(1, 53, 10**5)
+    tiny = rng.uniform(1, 2, 10**5) * 2.0 ** -rng.integers(53, 1000, 10**5)
+    above = np.concatenate([rng.uniform(1.0, 1.5, 10**6), rng.uniform(1, 2, 10**5) * 2.0 ** rng.integers(0, 1000, 10**5)])
+    for x, bound in ((np.concatenate([u, near1[near1 != 1.0], tiny]), 4e-16), (above[above != 1.0], 7e-16)):
+        exact = np.log2(x.astype(np.longdouble))
+        rel = np.abs((_core._testing.eval_kernel("log2", x) - exact) / exact).astype(np.float64)
+        assert rel.max() < bound, (rel.max(), x[np.argmax(rel)])
+    assert _core._testing.eval_kernel("log2", np.array([1.0]))[0] == 0.0
+    assert np.array_equal(_core._testing.eval_kernel("log2", 2.0 ** np.arange(-60.0, 60.0)), np.arange(-60.0, 60.0))
+
+
+def test_exp2m1_kernel_accuracy():
+    # documented for 0 <= y: relative error < 3.5e-16, full relative accuracy for tiny y; +inf above
+    # 1023.96875 - 2^-30 (results above 1.774e308); NaN passes through
+    rng = np.random.default_rng(4)
+    y = np.concatenate([rng.uniform(0, 60, 2_000_000), rng.uniform(0, 1023.9, 10**6),
+                        rng.uniform(0, 1, 10**5) * 2.0 ** -rng.integers(0, 200, 10**5), np.arange(0, 64) / 16])
+    y = y[y > 0]
+    exact = np.expm1(y.astype(np.longdouble) * np.log(np.longdouble(2)))
+    rel = np.abs((_core._testing.eval_kernel("exp2m1", y) - exact) / exact).astype(np.float64)
+    assert rel.max() < 3.5e-16, (rel.max(), y[np.argmax(rel)])
+    edge = 1023.96875 - 2.0**-30
+    got = _core._testing.eval_kernel("exp2m1", np.array([0.0, edge, np.nextafter(edge, 2000), 1024.0, 1e300, np.nan]))
+    assert got[0] == 0.0 and 1.7e308 < got[1] < np.inf and np.all(got[2:5] == np.inf) and np.isnan(got[5])
+
+
 def test_sincospi_kernel_accuracy():
     # documented for |a| <= 4: absolute error < 2.5e-16, relative < 4e-16 away from the zeros; exact at
     # multiples of 1/2 and relatively accurate for tiny a (the reduction 2a = n + f is exact)

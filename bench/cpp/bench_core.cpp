@@ -55,7 +55,7 @@ struct Args {
 };
 
 // Where the time of a W1 step goes: the Pareto noise of 32 lanes built up stage by stage (one Philox block
-// per two steps and the uniforms, then + log, then + expm1 = the full variate), each stage timed alone on
+// per two steps and the uniforms, then + log2, then + exp2m1 = the full variate), each stage timed alone on
 // many steps; ns per variate. The full step's cost is W1's 1-thread rate.
 template <int N, int Stage>
 HTSGD_INLINE double stage_ns(const ParetoSampler& s, Key key) {
@@ -73,7 +73,7 @@ HTSGD_INLINE double stage_ns(const ParetoSampler& s, Key key) {
       std::memcpy(&pt, particle + v, sizeof pt);
       const lanes::PhiloxLanes<N> b = lanes::philox_lanes<N>(key, splat_u<N>(0), pt, splat_u<N>(static_cast<std::uint64_t>(m)));
       vd u0 = lanes::u01_open_lanes<N>(b.w0, b.w1), u1 = lanes::u01_open_lanes<N>(b.w2, b.w3);
-      if constexpr (Stage == 1) u0 = log_kernel_v<N>(u0), u1 = log_kernel_v<N>(u1);
+      if constexpr (Stage == 1) u0 = log2_kernel_v<N>(u0), u1 = log2_kernel_v<N>(u1);
       if constexpr (Stage == 2) lanes::LaneLaw<ParetoSampler>::pair<N>(s, b, u0, u1);
       acc += u0 + u1;
     }
@@ -270,8 +270,8 @@ int main(int argc, char** argv) {
     const auto stage = select_isa<double (*)(const ParetoSampler&, Key, int)>(active_isa(), &stage_ns_baseline,
                                                                               &stage_ns_avx2, &stage_ns_avx512);
     const double philox = stage(pareto, key, 0), with_log = stage(pareto, key, 1), full = stage(pareto, key, 2);
-    std::printf("profile  (%s, 1 thread, ns per variate) Philox (1 block per 2 steps) + uniforms %.2f, + log %.2f, "
-                "+ expm1 (full Pareto variate) %.2f\n", isa_name(active_isa()), philox, with_log, full);
+    std::printf("profile  (%s, 1 thread, ns per variate) Philox (1 block per 2 steps) + uniforms %.2f, + log2 %.2f, "
+                "+ exp2m1 (full Pareto variate) %.2f\n", isa_name(active_isa()), philox, with_log, full);
   }
   std::printf(bad ? "RESULT CHECKS FAILED\n" : "all results equal the scalar reference\n");
   return bad;

@@ -41,6 +41,8 @@ py::array_t<double> eval_kernel(const std::string& name, const CArray<double>& x
   double s, c;
   if (name == "log") for (std::size_t i = 0; i < n; ++i) o[i] = log_kernel(in[i]);
   else if (name == "expm1") for (std::size_t i = 0; i < n; ++i) o[i] = expm1_kernel(in[i]);
+  else if (name == "log2") for (std::size_t i = 0; i < n; ++i) o[i] = log2_kernel(in[i]);
+  else if (name == "exp2m1") for (std::size_t i = 0; i < n; ++i) o[i] = exp2m1_kernel(in[i]);
   else if (name == "exp") for (std::size_t i = 0; i < n; ++i) o[i] = exp_kernel(in[i]);
   else if (name == "sinpi") for (std::size_t i = 0; i < n; ++i) sincospi_kernel(in[i], o[i], c);
   else if (name == "cospi") for (std::size_t i = 0; i < n; ++i) sincospi_kernel(in[i], s, o[i]);
@@ -219,7 +221,7 @@ void register_noise(py::module_& m, py::module_& testing) {
       py::arg("out").noconvert(), py::arg("law"), py::arg("alpha"), py::arg("scale"), py::arg("seed"),
       py::arg("counter"), "fill_noise_f32's variates one at a time through the scalar kernels (pareto, gaussian).");
   testing.def("eval_kernel", &eval_kernel, py::arg("name"), py::arg("x"),
-              "A math kernel of the engine (log, expm1, exp, sinpi, cospi) elementwise on a 1-D array.");
+              "A math kernel of the engine (log, expm1, exp, log2, exp2m1, sinpi, cospi) elementwise on a 1-D array.");
   testing.def(
       "philox4x32",
       [](std::array<std::uint32_t, 4> counter, std::array<std::uint32_t, 2> key) { return philox4x32(counter, key); },

@@ -77,7 +77,7 @@ class ConditionedCount {
 //   side = +1 / -1: "big" means a noise toward that side with |lr Z| > gamma (probability pg / 2);
 //   side = 0: "big" means |lr Z| > gamma, either sign (probability pg).
 // Small noises invert the cdf of the symmetric law restricted to "not big": at cdf value u, z = -hinv(2u)
-// below 1/2 and hinv(2(1 - u)) above. log/expm1 are the branch-free kernels of vecmath.hpp (as in
+// below 1/2 and hinv(2(1 - u)) above. log2/exp2m1 are the branch-free kernels of vecmath.hpp (as in
 // ParetoSampler), so the SIMD lanes below compute the same bits.
 struct ParetoConditioned {
   double scale, neg_inv_alpha, pg;
@@ -85,7 +85,7 @@ struct ParetoConditioned {
   ParetoConditioned(const NoiseLaw& law, double threshold, int side_)
       : scale(law.scale), neg_inv_alpha(-1.0 / law.alpha),
         pg(std::pow(1.0 + threshold / law.scale, -law.alpha)), side(side_) {}
-  double hinv(double q) const { return scale * expm1_kernel(neg_inv_alpha * log_kernel(q)); }
+  double hinv(double q) const { return scale * exp2m1_kernel(neg_inv_alpha * log2_kernel(q)); }
   // (q, sign) of a big / small noise from the uniform v
   void big_q(double v, double& q, double& sign) const {
     if (side != 0) {

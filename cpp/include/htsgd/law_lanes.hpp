@@ -34,10 +34,10 @@ struct LaneLaw<ParetoSampler> {
   template <int N>
   static HTSGD_INLINE typename Vec<N>::d variate(const ParetoSampler& s, typename Vec<N>::u hi, typename Vec<N>::u lo) {
     using vd = typename Vec<N>::d;
-    // -log(U)/alpha <= 36.8/alpha: below 709 (no clamping needed in expm1) unless alpha is tiny.
-    const bool small_t = s.neg_inv_alpha > -16.0;
-    const vd t = s.neg_inv_alpha * log_kernel_v<N>(u01_open_lanes<N>(hi, lo));
-    const vd m = s.scale * (small_t ? expm1_kernel_v<N, false>(t) : expm1_kernel_v<N, true>(t));
+    // -log2(U)/alpha <= 53/alpha: below exp2m1's clamp (1023.97) unless alpha < 1/19.
+    const bool small_y = s.neg_inv_alpha > -19.0;
+    const vd y = s.neg_inv_alpha * log2_kernel_scaled_v<N>(u01_scaled_lanes<N>(hi, lo), 52.0);  // log2(U)
+    const vd m = s.scale * (small_y ? exp2m1_kernel_v<N, false>(y) : exp2m1_kernel_v<N, true>(y));
     return as_d<N>(as_u<N>(m) ^ (lo << 63));  // == sign_from(lo) * m
   }
   template <int N>

@@ -81,12 +81,17 @@ HTSGD_INLINE PhiloxLanes<N> philox_lanes(Key key, typename Vec<N>::u stream, typ
   return {c0, c1, c2, c3};
 }
 
-// u01_open(hi, lo) of two Philox words in lanes (low 32 bits meaningful): (2^52 + bits) - (2^52 - 1/2) =
-// bits + 1/2 exactly, times 2^-52.
+// 2^52 u01_open(hi, lo) of two Philox words in lanes (low 32 bits meaningful): (2^52 + bits) - (2^52 - 1/2) =
+// bits + 1/2 exactly (for kernels that fold the 2^-52 into their own arithmetic); u01_open_lanes: times 2^-52.
+template <int N>
+HTSGD_INLINE typename Vec<N>::d u01_scaled_lanes(typename Vec<N>::u hi, typename Vec<N>::u lo) {
+  const typename Vec<N>::u bits = ((hi << 32) | (lo & 0xFFFFFFFFull)) >> 12;
+  return as_d<N>(bits | 0x4330000000000000ull) - (0x1.0p52 - 0.5);
+}
+
 template <int N>
 HTSGD_INLINE typename Vec<N>::d u01_open_lanes(typename Vec<N>::u hi, typename Vec<N>::u lo) {
-  const typename Vec<N>::u bits = ((hi << 32) | (lo & 0xFFFFFFFFull)) >> 12;
-  return (as_d<N>(bits | 0x4330000000000000ull) - (0x1.0p52 - 0.5)) * 0x1.0p-52;
+  return u01_scaled_lanes<N>(hi, lo) * 0x1.0p-52;
 }
 
 template <int N>

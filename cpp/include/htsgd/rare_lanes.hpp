@@ -1,5 +1,5 @@
 // The rare-exit samples (rare_sample.hpp) in SIMD lanes: kLanes samples side by side per thread, with the
-// engine's pieces (Vec<N>, log_kernel_v / expm1_kernel_v of vecmath.hpp, philox_lanes / u01_open_lanes,
+// engine's pieces (Vec<N>, log2_kernel_v / exp2m1_kernel_v of vecmath.hpp, philox_lanes / u01_open_lanes,
 // grad_lanes / update_lanes of lanes.hpp), N = the native width of the ISA the kernel is compiled for (2 SSE2,
 // 4 AVX2, 8 AVX-512). Every lane does the IEEE operations of rare_exit_sample for its sample in the same
 // order (the core is built with -ffp-contract=off), so results depend on neither lane, thread nor ISA, and
@@ -69,8 +69,8 @@ HTSGD_INLINE typename Vec<N>::d blend(typename Vec<N>::u mask, typename Vec<N>::
 
 // The noise of one word pair (hi, lo) of the lanes' blocks. Plain lanes (cond zero): ParetoSampler, q = U
 // and the sign from bit 0 of lo; conditioned lanes (cond all-ones): (q, sign) of ParetoConditioned::big_q
-// where big is all-ones, else small_q. Then sign * (scale * expm1(-log(q) / alpha)), the scalar operations in their order.
-// `unclamped`: -log(q) / alpha <= 710 for every q these laws produce (expm1 without its clamps: same bits).
+// where big is all-ones, else small_q. Then sign * (scale * exp2m1(-log2(q) / alpha)), the scalar operations in their order.
+// `unclamped`: -log2(q) / alpha <= 1010 for every q these laws produce (exp2m1 without its clamp: same bits).
 template <int N>
 HTSGD_INLINE typename Vec<N>::d pair_noise(const ParetoConditioned& cd, double side, typename Vec<N>::u hi,
                                            typename Vec<N>::u lo, typename Vec<N>::u cond, typename Vec<N>::u big,
@@ -97,8 +97,8 @@ HTSGD_INLINE typename Vec<N>::d pair_noise(const ParetoConditioned& cd, double s
   const D sign_small = (side != 0.0 ? side : 1.0) * blend<N>(low, minus, plus);
   const D q = blend<N>(cond, blend<N>(big, q_big, q_small), v);
   const D sign = blend<N>(cond, blend<N>(big, sign_big, sign_small), sign_plain);
-  const D t = cd.neg_inv_alpha * log_kernel_v<N>(q);
-  return sign * (cd.scale * (unclamped ? expm1_kernel_v<N, false>(t) : expm1_kernel_v<N, true>(t)));
+  const D t = cd.neg_inv_alpha * log2_kernel_v<N>(q);
+  return sign * (cd.scale * (unclamped ? exp2m1_kernel_v<N, false>(t) : exp2m1_kernel_v<N, true>(t)));
 }
 
 // W samples side by side, one step at a time; a lane whose sample ends takes the next one at the next odd
