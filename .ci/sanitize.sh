@@ -3,6 +3,8 @@
 # (build/asan, .venv-asan), then the tests that drive the C++ core, the hostile-input matrix and the
 # simulator fuzz run against it with libasan preloaded (Python itself is not instrumented; leaks are off:
 # the interpreter keeps its allocations at exit). Any finding aborts the process, so the run fails.
+#   bash .ci/sanitize.sh               # build (incremental) and test
+#   bash .ci/sanitize.sh --build-only  # only the venv and the instrumented build (.ci/run starts it early)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -22,6 +24,7 @@ flags="-O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
   -DCMAKE_PREFIX_PATH="$("$py" -c 'import pybind11; print(pybind11.get_cmake_dir())')" \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 "$cmake" --build "$build" -j"$(nproc)" >/dev/null
+if [ "${1:-}" = "--build-only" ]; then exit 0; fi
 # A package directory holding the sources of python/htsgd and the instrumented extension.
 rm -rf "$build/pkg" && mkdir -p "$build/pkg"
 cp -r "$top/python/htsgd" "$build/pkg/htsgd"
@@ -43,5 +46,8 @@ export HYPOTHESIS_PROFILE=ci
 tests=(tests/test_truncation.py tests/test_dynamics.py tests/test_exit_times.py tests/test_lanes_nd.py
        tests/test_noise_kernels.py tests/test_landscapes.py tests/test_workers.py tests/test_interrupt.py
        tests/test_vecmath.py tests/test_digests.py tests/test_hostile_truncation.py tests/test_hostile_matrix.py
-       tests/test_fuzz_simulator.py tests/test_boundary.py tests/test_landscape_periodic.py)
+       tests/test_fuzz_simulator.py tests/test_boundary.py tests/test_landscape_periodic.py
+       tests/test_rare_event.py::test_rare_event_lanes_equal_the_scalar_path
+       tests/test_rare_event.py::test_crude_samples_are_exit_times_particles_bit_for_bit
+       tests/test_rare_event.py::test_bit_identical_for_any_thread_count_and_batch_schedule)
 time "$py" -m pytest -q -p no:cacheprovider "${tests[@]}" "$@"
