@@ -13,17 +13,16 @@ from htsgd import landscapes as L
 
 
 def recount(trajectory: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """(n_steps, n) or (n_steps, n, d) positions -> (n, (len(edges) + 1) ** d) counts, a loop per step."""
+    """(n_steps, n) or (n_steps, n, d) positions -> (n, (len(edges) + 1) ** d) counts of the finite steps."""
     traj = trajectory if trajectory.ndim == 3 else trajectory[:, :, None]
     n_steps, n, d = traj.shape
     radix = len(edges) + 1
-    counts = np.zeros((n, radix**d), dtype=np.int64)
-    for x in traj:
-        finite = np.all(np.isfinite(x), axis=1)
-        digits = np.searchsorted(edges, np.where(np.isfinite(x), x, 0.0), side="right")  # edges[b-1] <= x < edges[b]
-        index = (digits * radix ** np.arange(d)).sum(axis=1)
-        np.add.at(counts, (np.flatnonzero(finite), index[finite]), 1)
-    return counts
+    finite = np.all(np.isfinite(traj), axis=2)
+    digits = np.searchsorted(edges, np.where(np.isfinite(traj), traj, 0.0), side="right")  # edges[b-1] <= x < edges[b]
+    index = (digits * radix ** np.arange(d)).sum(axis=2)
+    particle = np.broadcast_to(np.arange(n), (n_steps, n))
+    flat = (particle * radix**d + index)[finite]
+    return np.bincount(flat, minlength=n * radix**d).reshape(n, radix**d).astype(np.int64)
 
 
 def run_all_threads(sgd, x0, n_steps, n):
@@ -76,3 +75,4 @@ def test_occupancy_nd_nonfinite_equals_recount():
     r = run_all_threads(sgd, np.ones(2), 200, 40)
     assert r.n_nonfinite > 0
     assert np.array_equal(r.occupancy, recount(r.trajectory, np.array([0.0])))
+
