@@ -176,8 +176,8 @@ HTSGD_INLINE void sincospi_kernel(double a, double& sin_out, double& cos_out) {
 // ------------------------------------------------------------------------------ table-driven log2, exp2m1
 // The Pareto transform U^(-1/alpha) - 1 = exp2m1(-log2(U) / alpha) on 16-entry tables (one VPERMI2PD per
 // lookup on AVX-512, a plain indexed load elsewhere: the same value) and short polynomials evaluated with
-// fused multiply-adds (detail::fmadd: the FMA instruction on AVX2 and AVX-512, libm's correctly rounded fma on
-// SSE2 and in the scalar path, emulated exactly in software on CPUs without FMA): about half the operations
+// fused multiply-adds (detail::fmadd: the FMA instruction on AVX2 and AVX-512, an exact emulation from plain
+// operations on SSE2 and in the scalar path): fewer operations
 // of log_kernel + expm1_kernel, and no division. Coefficients: near-minimax (Chebyshev) fits in
 // 200-bit arithmetic, then rounded to double.
 //   log2_kernel(x), x positive normal: x = 2^k m, m in [0.698, 1.396) split in 16 intervals of centre c
@@ -190,23 +190,61 @@ HTSGD_INLINE void sincospi_kernel(double a, double& sin_out, double& cos_out) {
 //     table entries rounded once, so small results keep full relative accuracy. Max relative error < 3.5e-16
 //     (tests/test_noise_kernels.py); +inf for y > 1023.96875 - 2^-30 (results above 1.774e308), NaN for NaN.
 namespace detail {
+// a * b + c rounded once, from correctly rounded double operations only: Dekker's exact product, Knuth's
+// TwoSum and a sum rounded to odd (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved
+// algorithms using rounding to odd", IEEE Trans. Computers 57(4), 2008, algorithm 5.4). Exact when |a|, |b|
+// < 2^995 and the error terms stay normal (|a b| > 2^-960): the kernels' operands are far inside. T: double
+// (U: uint64) or a vector of doubles (U: the vector of uint64). About 25 operations, no branch, no libm call
+// (glibc's software fma, used where the CPU has no FMA instruction, costs ~100 ns).
+template <class T, class U>
+HTSGD_INLINE T fma_emulated(T a, T b, T c) {
+  const T ca = a * 134217729.0, cb = b * 134217729.0;  // Veltkamp's split: 2^27 + 1
+  const T ah = ca - (ca - a), al = a - ah, bh = cb - (cb - b), bl = b - bh;
+  const T uh = a * b;
+  const T ul = (((ah * bh - uh) + ah * bl) + al * bh) + al * bl;  // uh + ul = a b exactly
+  const T th = c + uh, tz = th - c;
+  const T tl = (c - (th - tz)) + (uh - tz);  // th + tl = c + uh exactly
+  const T s = tl + ul, sz = s - tl;
+  const T e = (tl - (s - sz)) + (ul - sz);  // s + e = tl + ul exactly
+  // tl + ul rounded to odd: if inexact (e != 0) and s's last bit is even, the neighbour of s on e's side
+  U sb, eb;
+  std::memcpy(&sb, &s, sizeof sb);
+  std::memcpy(&eb, &e, sizeof eb);
+  const U toward_zero = (eb ^ sb) >> 63;  // e and s of opposite signs
+  const U mag = eb << 1;
+  const U nonzero = (mag | (0 - mag)) >> 63;
+  const U need = ~sb & nonzero & 1u;
+  const U vb = sb + need - ((need & toward_zero) << 1);  // +1 ulp, or -1 toward zero
+  T v;
+  std::memcpy(&v, &vb, sizeof v);
+  return th + v;
+}
+
 // a * b + c rounded once (IEEE 754 fusedMultiplyAdd), so every ISA gives the same bits. T: double or a
 // vector of doubles. AVX2 and AVX-512: the FMA instruction (the kernels are inlined into functions compiled
-// with those targets, simd.hpp). SSE2 and the scalar path: __builtin_fma, a call to libm's fma, which is
-// correctly rounded on every CPU (glibc selects the FMA instruction where the CPU has one and emulates it
-// exactly, more slowly, where it has not); with -mfma or -march=native it is the instruction itself.
+// with those targets, simd.hpp). SSE2 and the scalar path: fma_emulated (the instruction itself in a build
+// for a CPU with FMA, e.g. -march=native).
 template <class T>
 HTSGD_INLINE T fmadd(T a, T b, T c) {
   if constexpr (sizeof(T) == sizeof(double)) {
+#if defined(__FMA__)
     return __builtin_fma(a, b, c);
+#else
+    return fma_emulated<T, std::uint64_t>(a, b, c);
+#endif
   } else {
 #if HTSGD_X86_SQRT_BUILTINS
     if constexpr (sizeof(T) == 32) return __builtin_ia32_vfmaddpd256(a, b, c);
     if constexpr (sizeof(T) == 64) return __builtin_ia32_vfmaddpd512_mask(a, b, c, static_cast<unsigned char>(0xFF), 4);
 #endif
+#if defined(__FMA__)
     T d;
     for (unsigned l = 0; l < sizeof(T) / sizeof(double); ++l) d[l] = __builtin_fma(a[l], b[l], c[l]);
     return d;
+#else
+    typedef std::uint64_t U __attribute__((vector_size(sizeof(T))));
+    return fma_emulated<T, U>(a, b, c);
+#endif
   }
 }
 // a * b + c where the caller knows a * b to be exact: the same bits fused or not, so fused only where that
