@@ -1,8 +1,9 @@
 // Branch-free log and expm1 written with plain double/uint64 arithmetic, so that a loop over SIMD lanes
 // vectorises (libm's scalar calls cap a loop near 1.5e8 variates/s) and the scalar and vector paths give
-// the same bits: every operation is an IEEE add/sub/mul/div or a bit manipulation, and the core is
-// compiled with -ffp-contract=off (no FMA contraction), so the result does not depend on the ISA
-// (SSE2, AVX2, AVX-512), on the lane a value sits in, or on the thread count.
+// the same bits: every operation is an IEEE add/sub/mul/div/fused multiply-add or a bit manipulation, and
+// the core is compiled with -ffp-contract=off (no implicit FMA contraction: a fused multiply-add is written
+// out, detail::fmadd, and rounds once on every ISA), so the result does not depend on the ISA (SSE2, AVX2,
+// AVX-512), on the lane a value sits in, or on the thread count.
 //
 // Accuracy (measured against numpy / mpmath on dense grids by tests/test_vecmath.py):
 //   log_kernel(x), x positive normal:          max relative error < 2.5e-16 (about 1 ulp; fdlibm's scheme)
@@ -174,8 +175,10 @@ HTSGD_INLINE void sincospi_kernel(double a, double& sin_out, double& cos_out) {
 
 // ------------------------------------------------------------------------------ table-driven log2, exp2m1
 // The Pareto transform U^(-1/alpha) - 1 = exp2m1(-log2(U) / alpha) on 16-entry tables (one VPERMI2PD per
-// lookup on AVX-512, a plain indexed load elsewhere: the same value) and short polynomials: about 30% fewer
-// operations than log_kernel + expm1_kernel, and no division. Coefficients: near-minimax (Chebyshev) fits in
+// lookup on AVX-512, a plain indexed load elsewhere: the same value) and short polynomials evaluated with
+// fused multiply-adds (detail::fmadd: the FMA instruction on AVX2 and AVX-512, an exact emulation from plain
+// operations on SSE2 and in the scalar path): fewer operations
+// of log_kernel + expm1_kernel, and no division. Coefficients: near-minimax (Chebyshev) fits in
 // 200-bit arithmetic, then rounded to double.
 //   log2_kernel(x), x positive normal: x = 2^k m, m in [0.698, 1.396) split in 16 intervals of centre c
 //     (c = 1 on the interval around 1, so log2 keeps full relative accuracy near x = 1); r = (m - c) (1/c),
@@ -187,6 +190,76 @@ HTSGD_INLINE void sincospi_kernel(double a, double& sin_out, double& cos_out) {
 //     table entries rounded once, so small results keep full relative accuracy. Max relative error < 3.5e-16
 //     (tests/test_noise_kernels.py); +inf for y > 1023.96875 - 2^-30 (results above 1.774e308), NaN for NaN.
 namespace detail {
+// a * b + c rounded once, from correctly rounded double operations only: Dekker's exact product, Knuth's
+// TwoSum and a sum rounded to odd (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved
+// algorithms using rounding to odd", IEEE Trans. Computers 57(4), 2008, algorithm 5.4). Exact when |a|, |b|
+// < 2^995 and the error terms stay normal (|a b| > 2^-960): the kernels' operands are far inside. T: double
+// (U: uint64) or a vector of doubles (U: the vector of uint64). About 25 operations, no branch, no libm call
+// (glibc's software fma, used where the CPU has no FMA instruction, costs ~100 ns).
+template <class T, class U>
+HTSGD_INLINE T fma_emulated(T a, T b, T c) {
+  const T ca = a * 134217729.0, cb = b * 134217729.0;  // Veltkamp's split: 2^27 + 1
+  const T ah = ca - (ca - a), al = a - ah, bh = cb - (cb - b), bl = b - bh;
+  const T uh = a * b;
+  const T ul = (((ah * bh - uh) + ah * bl) + al * bh) + al * bl;  // uh + ul = a b exactly
+  const T th = c + uh, tz = th - c;
+  const T tl = (c - (th - tz)) + (uh - tz);  // th + tl = c + uh exactly
+  const T s = tl + ul, sz = s - tl;
+  const T e = (tl - (s - sz)) + (ul - sz);  // s + e = tl + ul exactly
+  // tl + ul rounded to odd: if inexact (e != 0) and s's last bit is even, the neighbour of s on e's side
+  U sb, eb;
+  std::memcpy(&sb, &s, sizeof sb);
+  std::memcpy(&eb, &e, sizeof eb);
+  const U toward_zero = (eb ^ sb) >> 63;  // e and s of opposite signs
+  const U mag = eb << 1;
+  const U nonzero = (mag | (0 - mag)) >> 63;
+  const U need = ~sb & nonzero & 1u;
+  const U vb = sb + need - ((need & toward_zero) << 1);  // +1 ulp, or -1 toward zero
+  T v;
+  std::memcpy(&v, &vb, sizeof v);
+  return th + v;
+}
+
+// a * b + c rounded once (IEEE 754 fusedMultiplyAdd), so every ISA gives the same bits. T: double or a
+// vector of doubles. AVX2 and AVX-512: the FMA instruction (the kernels are inlined into functions compiled
+// with those targets, simd.hpp). SSE2 and the scalar path: fma_emulated (the instruction itself in a build
+// for a CPU with FMA, e.g. -march=native).
+template <class T>
+HTSGD_INLINE T fmadd(T a, T b, T c) {
+  if constexpr (sizeof(T) == sizeof(double)) {
+#if defined(__FMA__)
+    return __builtin_fma(a, b, c);
+#else
+    return fma_emulated<T, std::uint64_t>(a, b, c);
+#endif
+  } else {
+#if HTSGD_X86_SQRT_BUILTINS
+    if constexpr (sizeof(T) == 32) return __builtin_ia32_vfmaddpd256(a, b, c);
+    if constexpr (sizeof(T) == 64) return __builtin_ia32_vfmaddpd512_mask(a, b, c, static_cast<unsigned char>(0xFF), 4);
+#endif
+#if defined(__FMA__)
+    T d;
+    for (unsigned l = 0; l < sizeof(T) / sizeof(double); ++l) d[l] = __builtin_fma(a[l], b[l], c[l]);
+    return d;
+#else
+    typedef std::uint64_t U __attribute__((vector_size(sizeof(T))));
+    return fma_emulated<T, U>(a, b, c);
+#endif
+  }
+}
+// a * b + c where the caller knows a * b to be exact: the same bits fused or not, so fused only where that
+// is one instruction (AVX2, AVX-512), and two plain operations on SSE2 and in the scalar path.
+template <class T>
+HTSGD_INLINE T fmadd_exact(T a, T b, T c) {
+  if constexpr (sizeof(T) == 32 || sizeof(T) == 64) return fmadd(a, b, c);
+  else return a * b + c;
+}
+// x broadcast to T (double or a vector of doubles)
+template <class T>
+HTSGD_INLINE T bc(double x) {
+  return T{} + x;
+}
+
 constexpr std::uint64_t kLog2Off = 0x3FE6555550000000ull;  // bits of the lowest m, 0.69792
 alignas(64) constexpr double kLog2C[16] = {0x1.6d6p-1, 0x1.7d6p-1, 0x1.8d6p-1, 0x1.9d6p-1, 0x1.ad6p-1, 0x1.bd6p-1,
                                            0x1.cd6p-1, 0x1.dd6p-1, 0x1.ed6p-1, 0x1p+0, 0x1.0d5p+0, 0x1.1d5p+0,
@@ -229,14 +302,16 @@ constexpr double kExp2Max = 1023.96875 - 0x1p-30;  // the largest y whose 2^k is
 template <class T>
 HTSGD_INLINE T log2_q(T r) {
   const T r2 = r * r, r4 = r2 * r2;
-  const T a0 = kLog2Q0 + r * kLog2Q1, a1 = kLog2Q2 + r * kLog2Q3, a2 = kLog2Q4 + r * kLog2Q5, a3 = kLog2Q6 + r * kLog2Q7;
-  return (a0 + r2 * a1) + r4 * ((a2 + r2 * a3) + r4 * kLog2Q8);
+  const T a0 = fmadd(r, bc<T>(kLog2Q1), bc<T>(kLog2Q0)), a1 = fmadd(r, bc<T>(kLog2Q3), bc<T>(kLog2Q2));
+  const T a2 = fmadd(r, bc<T>(kLog2Q5), bc<T>(kLog2Q4)), a3 = fmadd(r, bc<T>(kLog2Q7), bc<T>(kLog2Q6));
+  return fmadd(r4, fmadd(r4, bc<T>(kLog2Q8), fmadd(r2, a3, a2)), fmadd(r2, a1, a0));
 }
 template <class T>
 HTSGD_INLINE T exp2_p(T r) {
   const T r2 = r * r, r4 = r2 * r2;
-  const T b0 = kExp2P0 + r * kExp2P1, b1 = kExp2P2 + r * kExp2P3, b2 = kExp2P4 + r * kExp2P5;
-  return (b0 + r2 * b1) + r4 * (b2 + r2 * kExp2P6);
+  const T b0 = fmadd(r, bc<T>(kExp2P1), bc<T>(kExp2P0)), b1 = fmadd(r, bc<T>(kExp2P3), bc<T>(kExp2P2));
+  const T b2 = fmadd(r, bc<T>(kExp2P5), bc<T>(kExp2P4));
+  return fmadd(r4, fmadd(r2, bc<T>(kExp2P6), b2), fmadd(r2, b1, b0));
 }
 }  // namespace detail
 
@@ -251,20 +326,20 @@ HTSGD_INLINE double log2_kernel_scaled(double x, double e) {
   const unsigned i = static_cast<unsigned>(biased >> 48) & 15u;
   const double r = (m - kLog2C[i]) * kLog2InvC[i];  // m - c exact (Sterbenz)
   const double dk = double_of(0x4330000000000000ull | ek) - (0x1.0p52 + 1023.0 + e);  // exact for 0 <= e < 2^20
-  return (dk + kLog2LogC[i]) + r * log2_q(r);
+  return fmadd(r, log2_q(r), dk + kLog2LogC[i]);
 }
 HTSGD_INLINE double log2_kernel(double x) { return log2_kernel_scaled(x, 0.0); }
 
 HTSGD_INLINE double exp2m1_kernel(double y) {
   using namespace detail;
   const double yc = y > kExp2Max ? kExp2Max : y;  // NaN passes through
-  const double shifted = yc * 16.0 + 0x1.8p52;
+  const double shifted = fmadd_exact(yc, 16.0, 0x1.8p52);
   const double kd = shifted - 0x1.8p52;
-  const double r = yc - kd * 0.0625;  // exact
+  const double r = fmadd_exact(kd, -0.0625, yc);  // exact
   const std::uint64_t n = bits_of(shifted) - 0x4338000000000000ull;  // 16 k + j
   const unsigned j = static_cast<unsigned>(n) & 15u;
   const double s = double_of(((n >> 4) + 1023u) << 52);  // 2^k
-  const double e = s * (kExp2Tm1[j] + kExp2T[j] * (r * exp2_p(r))) + (s - 1.0);
+  const double e = fmadd_exact(s, fmadd(kExp2T[j], r * exp2_p(r), kExp2Tm1[j]), s - 1.0);  // s = 2^k, k >= 0
   return y > kExp2Max ? __builtin_inf() : e;
 }
 
@@ -412,7 +487,7 @@ HTSGD_INLINE typename Vec<N>::d log2_kernel_scaled_v(typename Vec<N>::d x, doubl
   const vu idx = biased >> 48;
   const vd r = (m - lookup16<N>(kLog2C, idx)) * lookup16<N>(kLog2InvC, idx);
   const vd dk = as_d<N>(ek | 0x4330000000000000ull) - (0x1.0p52 + 1023.0 + e);
-  return (dk + lookup16<N>(kLog2LogC, idx)) + r * log2_q(r);
+  return fmadd(r, log2_q(r), dk + lookup16<N>(kLog2LogC, idx));
 }
 template <int N>
 HTSGD_INLINE typename Vec<N>::d log2_kernel_v(typename Vec<N>::d x) {
@@ -426,12 +501,12 @@ HTSGD_INLINE typename Vec<N>::d exp2m1_kernel_v(typename Vec<N>::d y) {
   using vd = typename Vec<N>::d;
   using vu = typename Vec<N>::u;
   const vd yc = clamp ? (y > kExp2Max ? splat<N>(kExp2Max) : y) : y;
-  const vd shifted = yc * 16.0 + 0x1.8p52;
+  const vd shifted = fmadd_exact(yc, splat<N>(16.0), splat<N>(0x1.8p52));
   const vd kd = shifted - 0x1.8p52;
-  const vd r = yc - kd * 0.0625;
+  const vd r = fmadd_exact(kd, splat<N>(-0.0625), yc);
   const vu n = as_u<N>(shifted) - 0x4338000000000000ull;
   const vd s = as_d<N>(((n >> 4) + 1023u) << 52);
-  const vd e = s * (lookup16<N>(kExp2Tm1, n) + lookup16<N>(kExp2T, n) * (r * exp2_p(r))) + (s - 1.0);
+  const vd e = fmadd_exact(s, fmadd(lookup16<N>(kExp2T, n), r * exp2_p(r), lookup16<N>(kExp2Tm1, n)), s - 1.0);
   if (clamp) return y > kExp2Max ? splat<N>(__builtin_inf()) : e;
   return e;
 }
