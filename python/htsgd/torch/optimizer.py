@@ -205,6 +205,7 @@ class HeavyTailedSGD(Optimizer):
         self._generators: dict[str, torch.Generator] = {}
         self._workspace: dict[Tensor, Tensor] = {}  # per parameter: its noisy gradient, reused
         self._scratch: dict[tuple, Tensor] = {}  # per device and dtype: a noisy gradient that momentum reads
+        self._reference_pool: dict[Tensor, Tensor] = {}  # per parameter: the memory of its last used g_ref
         self.last_step_norm: Tensor | None = None
         super().__init__(params, defaults)
 
@@ -286,6 +287,8 @@ class HeavyTailedSGD(Optimizer):
             self._workspace = {}
         if not hasattr(self, "_scratch"):
             self._scratch = {}
+        if not hasattr(self, "_reference_pool"):
+            self._reference_pool = {}
         if not hasattr(self, "_generators"):
             self._generators = {}
             self._user_generator = None
@@ -392,7 +395,13 @@ class HeavyTailedSGD(Optimizer):
                 raise ValueError(f"Invalid grads: expected a tensor of shape {tuple(p.shape)} for each parameter")
             if g.is_sparse:
                 raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
-            self.state[p]["reference_grad"] = g.detach().to(device=p.device, dtype=p.dtype, copy=True)
+            # the buffer of this parameter's last used reference, when it fits: reading freshly allocated
+            # memory made the step about 1.4x slower on CPU (bench/RESULTS.md)
+            buf = self._reference_pool.pop(p, None)
+            if buf is not None and buf.shape == p.shape and buf.dtype == p.dtype and buf.device == p.device:
+                self.state[p]["reference_grad"] = buf.copy_(g.detach())
+            else:
+                self.state[p]["reference_grad"] = g.detach().to(device=p.device, dtype=p.dtype, copy=True)
 
     # -- the step ----------------------------------------------------------------------------------------
     def _init_group(self, group: dict[str, Any], owners: list[Tensor], params: list[Tensor], grads: list[Tensor],
@@ -415,6 +424,8 @@ class HeavyTailedSGD(Optimizer):
                 state = self.state[p]
                 ref = state.pop("reference_grad", None)
                 consumable.append(ref is not None)  # a supplied g_ref is used once: overwrite it
+                if ref is not None:
+                    self._reference_pool[p] = ref  # its memory holds the next set_reference_gradient()
                 if ref is None:
                     ema = state.get("reference_ema")
                     if ema is None:
