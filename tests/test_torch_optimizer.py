@@ -614,3 +614,17 @@ def test_multiplicative_momentum_step_is_the_stage_by_stage_formula_bit_for_bit(
             q.addcmul_(b, scale)
         assert all(torch.equal(p.detach(), q) for p, q in zip(ps, qs))
         assert torch.equal(opt.last_step_norm, norm)
+
+
+def test_reused_reference_memory_never_touches_the_callers_tensors():
+    # momentum 0: the consumed g_ref is overwritten in place, and its memory holds the next reference
+    p = torch.randn(50, generator=torch.Generator().manual_seed(1)).requires_grad_()
+    opt = HeavyTailedSGD([p], lr=0.1, noise_mode="multiplicative", seed=2)
+    for k in range(3):
+        ref = torch.full((50,), float(k + 1))
+        kept = ref.clone()
+        p.grad = torch.zeros(50)
+        opt.set_reference_gradient([ref])
+        opt.step()
+        assert torch.equal(ref, kept)
+    assert opt.state[p].get("reference_grad") is None
