@@ -164,6 +164,76 @@ def profile_step(ps: list[torch.Tensor], lr: float, b: float, momentum: float, r
         print(f"  {name:34s} {statistics.median(ts) * 1e3:8.2f} ms {ratio:6.2f}x")
 
 
+def profile_multiplicative(ps: list[torch.Tensor], lr: float, b: float, momentum: float, rounds: int) -> None:
+    """Median time of each stage of one multiplicative step with the EMA g_ref, stage by stage over all
+    tensors (as before 0.3.0) against the same four operations chained tensor by tensor (what the
+    single-tensor path runs), interleaved with SGD + clip_grad_norm_ for the ratio."""
+    from htsgd.torch._functional import _single_tensor_apply, global_clip_coefficient, step_norm  # noqa: PLC0415
+    from htsgd.torch._single_tensor import chained_directions  # noqa: PLC0415
+    grads = [p.grad for p in ps]
+    work = [torch.empty_like(p) for p in ps]
+    emas = [g.clone() for g in grads]
+    bufs: list = [g.clone() for g in grads]
+    z = torch.tensor(0.7)
+    sgd = torch.optim.SGD(ps, lr=lr, momentum=momentum)
+    sgd.step()
+    names = ("noise into workspaces", "momentum", "EMA update", "norm", "the four chained per tensor",
+             "clip + step", "SGD + clip_grad_norm_")
+    stages: dict[str, list[float]] = {k: [] for k in names}
+    scratch: dict = {}
+    with torch.no_grad():
+        saved = [p.detach().clone() for p in ps]
+        for r in range(rounds + 1):
+            t: dict[str, float] = {}
+            t0 = time.perf_counter()
+            noisy = [torch.lerp(e, g, z, out=w) for e, g, w in zip(emas, grads, work)]
+            t[names[0]] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for bb, n in zip(bufs, noisy):
+                bb.mul_(momentum).add_(n)
+            t[names[1]] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for e, g in zip(emas, grads):
+                e.lerp_(g, 0.1)
+            t[names[2]] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            global_clip_coefficient([step_norm(bufs, lr)], b).item()
+            t[names[3]] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            norms: list = []
+            d = chained_directions(ps, None, grads, bufs, multiplicative=(emas, z, [False] * len(ps)),
+                                   scratch=scratch, update_references=(emas, [True] * len(ps), 0.1), norms=norms,
+                                   weight_decay=0.0, momentum=momentum, dampening=0.0, nesterov=False,
+                                   maximize=False)
+            coef = global_clip_coefficient([step_norm(d, lr, norms=norms)], b)
+            coef.item()
+            t[names[4]] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            _single_tensor_apply(ps, d, lr=lr, truncation=b, clip="norm", coefficient=coef)
+            t[names[5]] = time.perf_counter() - t0
+            for p, s0 in zip(ps, saved):
+                p.copy_(s0)
+            gs = [g.clone() for g in grads]
+            t0 = time.perf_counter()
+            torch.nn.utils.clip_grad_norm_(ps, max_norm=b / lr)
+            sgd.step()
+            t[names[6]] = time.perf_counter() - t0
+            for p, s0, g0 in zip(ps, saved, gs):
+                p.copy_(s0)
+                p.grad.copy_(g0)
+            for bb in bufs:
+                bb.clamp_(-10, 10)
+            if r:
+                for k, v in t.items():
+                    stages[k].append(v)
+    base = stages[names[-1]]
+    print(f"profile of one multiplicative step, EMA g_ref ({rounds} rounds, medians; x: ratio to SGD + clip in "
+          "the same round); the first four stages over all tensors, then the same chained")
+    for name, ts in stages.items():
+        ratio = statistics.median([x / y for x, y in zip(ts, base)])
+        print(f"  {name:34s} {statistics.median(ts) * 1e3:8.2f} ms {ratio:6.2f}x")
+
+
 def naive_heavy_tailed_step(ps, lr, b, alpha, gen):
     """The obvious per-tensor heavy-tailed noise in torch (rand, pow, sign, add), then clip and SGD."""
     noisy = []
@@ -191,6 +261,9 @@ def main() -> None:
     ap.add_argument("--naive", action="store_true", help="also time the obvious torch noise (slow)")
     ap.add_argument("--momentum", type=float, default=0.9, help="momentum of every optimizer (default 0.9)")
     ap.add_argument("--profile", action="store_true", help="also print a per-stage profile of the step")
+    ap.add_argument("--before", default=None, metavar="COMMIT",
+                    help="also time the optimizer as it was at COMMIT (its optimizer.py and _functional.py "
+                         "from git), in the same rounds")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -203,6 +276,13 @@ def main() -> None:
     foreach = {"auto": None, "true": True, "false": False}[args.foreach]
     opts = {name: HeavyTailedSGD(ps, lr=lr, truncation=b, seed=3, foreach=foreach, momentum=args.momentum, **kw)
             for name, kw in VARIANT_KWARGS.items()}
+    if args.before:
+        from bench_torch_truncation import optimizer_before  # noqa: PLC0415  (loads a commit's optimizer)
+        old = optimizer_before(args.before)
+        for name in ("htsgd: multiplicative, given g_ref", "htsgd: multiplicative, EMA g_ref",
+                     "htsgd: additive, C++ sampler"):
+            opts[f"{args.before}: {name[7:]}"] = old(ps, lr=lr, truncation=b, seed=3, foreach=foreach,
+                                                     momentum=args.momentum, **VARIANT_KWARGS[name])
     refs = [p.grad.clone() for p in ps]
     gen = torch.Generator(device=args.device).manual_seed(4)
 
@@ -261,6 +341,7 @@ def main() -> None:
           " ratio of the median process CPU times (all threads; less sensitive to a shared machine)")
     if args.profile and args.device == "cpu":
         profile_step(ps, lr, b, args.momentum, args.rounds)
+        profile_multiplicative(ps, lr, b, args.momentum, args.rounds)
 
 
 if __name__ == "__main__":

@@ -568,3 +568,63 @@ def test_last_step_norm_is_reset_at_every_step():
     p.grad = None
     opt.step()  # no gradient: no step, no norm
     assert opt.last_step_norm is None
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_multiplicative_momentum_step_is_the_stage_by_stage_formula_bit_for_bit(given):
+    # the single-tensor path runs noise, momentum, the EMA update and the norm tensor by tensor (in cache):
+    # the same bits as the formula written stage by stage over all tensors
+    gen = torch.Generator().manual_seed(3)
+    shapes = [(7, 5), (300,), (2, 3, 4)]
+    ps = [torch.randn(s, generator=gen).requires_grad_() for s in shapes]
+    qs = [p.detach().clone() for p in ps]
+    opt = HeavyTailedSGD(ps, lr=0.05, noise_mode="multiplicative", reference_decay=0.7, momentum=0.9,
+                         truncation=0.3, seed=4, foreach=False)
+    z_gen = torch.Generator()
+    ema, bufs = None, None
+    from htsgd.torch.noise import sample_scalar
+    for _ in range(4):
+        grads = [torch.randn(s, generator=gen) for s in shapes]
+        refs = [torch.randn(s, generator=gen) for s in shapes]
+        for p, g in zip(ps, grads):
+            p.grad = g.clone()
+        if given:
+            opt.set_reference_gradient(refs)
+        z_gen.set_state(opt.generator_for("cpu").get_state())
+        opt.step()
+        z = sample_scalar("pareto", 1.5, 1.0, z_gen).to(torch.float32)
+        if given:
+            noisy = [torch.lerp(r, g, z) for r, g in zip(refs, grads)]
+        elif ema is None:
+            ema = [g.clone() for g in grads]
+            noisy = [torch.lerp(e, g, z) for e, g in zip(ema, grads)]
+        else:
+            noisy = [torch.lerp(e, g, z) for e, g in zip(ema, grads)]
+        if not given:
+            for e, g in zip(ema, grads):
+                e.lerp_(g, 1.0 - 0.7)
+        if bufs is None:
+            bufs = [n.clone() for n in noisy]
+        else:
+            for b, n in zip(bufs, noisy):
+                b.mul_(0.9).add_(n)
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(b) for b in bufs])) * 0.05
+        scale = torch.clamp(norm, min=0.3).reciprocal().mul_(0.3).mul(-0.05)
+        for q, b in zip(qs, bufs):
+            q.addcmul_(b, scale)
+        assert all(torch.equal(p.detach(), q) for p, q in zip(ps, qs))
+        assert torch.equal(opt.last_step_norm, norm)
+
+
+def test_reused_reference_memory_never_touches_the_callers_tensors():
+    # momentum 0: the consumed g_ref is overwritten in place, and its memory holds the next reference
+    p = torch.randn(50, generator=torch.Generator().manual_seed(1)).requires_grad_()
+    opt = HeavyTailedSGD([p], lr=0.1, noise_mode="multiplicative", seed=2)
+    for k in range(3):
+        ref = torch.full((50,), float(k + 1))
+        kept = ref.clone()
+        p.grad = torch.zeros(50)
+        opt.set_reference_gradient([ref])
+        opt.step()
+        assert torch.equal(ref, kept)
+    assert opt.state[p].get("reference_grad") is None

@@ -27,6 +27,7 @@ from typing import NamedTuple, Union
 import torch
 from torch import Tensor
 
+from ._single_tensor import Scratch, chained_directions, single_direction
 from .noise import cast_finite, fill_noise_batch_, sample_scalar
 from .truncation import (
     Repair,
@@ -191,21 +192,9 @@ def noisy_gradients(
 def _single_tensor_directions(params: list[Tensor], grads: list[Tensor], momentum_buffer_list: list[Tensor | None],
                               *, weight_decay: float, momentum: float, dampening: float, nesterov: bool,
                               maximize: bool) -> list[Tensor]:
-    out = []
-    for i, param in enumerate(params):
-        grad = grads[i] if not maximize else -grads[i]
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
-        if momentum != 0:
-            buf = momentum_buffer_list[i]
-            if buf is None:
-                buf = grad.detach().clone()
-                momentum_buffer_list[i] = buf
-            else:
-                buf.mul_(momentum).add_(grad, alpha=1 - dampening)
-            grad = grad.add(buf, alpha=momentum) if nesterov else buf
-        out.append(grad)
-    return out
+    return [single_direction(i, param, grads[i], momentum_buffer_list, weight_decay=weight_decay,
+                             momentum=momentum, dampening=dampening, nesterov=nesterov, maximize=maximize)
+            for i, param in enumerate(params)]
 
 
 def _multi_tensor_directions(params: list[Tensor], grads: list[Tensor], momentum_buffer_list: list[Tensor | None],
@@ -247,9 +236,14 @@ def _multi_tensor_directions(params: list[Tensor], grads: list[Tensor], momentum
 # ----------------------------------------------------------------------------------------------------------
 # 3-4. truncate and step
 # ----------------------------------------------------------------------------------------------------------
-def step_norm(directions: Sequence[Tensor], lr: float, foreach: bool = False) -> Tensor:
-    """``|lr * d|``, the global Euclidean norm of the proposed (untruncated) step, on the device."""
-    return global_norm(directions, foreach).mul_(lr)
+def step_norm(directions: Sequence[Tensor], lr: float, foreach: bool = False,
+              norms: Sequence[Tensor] | None = None) -> Tensor:
+    """``|lr * d|``, the global Euclidean norm of the proposed (untruncated) step, on the device (``norms``:
+    the norm of each direction, already computed as :func:`htsgd.torch.truncation.tensor_norms` does)."""
+    if not norms:
+        return global_norm(directions, foreach).mul_(lr)
+    device = norms[0].device  # global_norm's combination of the tensor norms
+    return torch.linalg.vector_norm(torch.stack([n.to(device) for n in norms])).mul_(lr)
 
 
 def global_clip_coefficient(step_norms: Sequence[Tensor], b: float) -> Tensor:
@@ -284,10 +278,13 @@ class NormClip(NamedTuple):
                            self.repair.scale.to(device=device, dtype=dtype).neg())
 
 
-def norm_clip(groups: Sequence[tuple[Sequence[Tensor], float, bool]], b: float) -> NormClip:
+def norm_clip(groups: Sequence[tuple[Sequence[Tensor], float, bool]], b: float,
+              tensor_norms_of: Sequence[Sequence[Tensor] | None] | None = None) -> NormClip:
     """Prepare ``phi_b`` of the step ``lr_g * d_g`` of several groups ``(directions, lr, foreach)`` by its
-    global norm (the norm and the factor exactly as ever; the repair of extreme steps on top)."""
-    norms = [step_norm(d, lr, fe) for d, lr, fe in groups]
+    global norm (the norm and the factor exactly as ever; the repair of extreme steps on top).
+    ``tensor_norms_of``: per group, the norms of its directions where already computed (or None)."""
+    known = tensor_norms_of if tensor_norms_of is not None else [None] * len(groups)
+    norms = [step_norm(d, lr, fe, tn) for (d, lr, fe), tn in zip(groups, known, strict=True)]
     norm = norms[0] if len(norms) == 1 else torch.linalg.vector_norm(
         torch.stack([n.to(norms[0].device) for n in norms]))
     coefficient = clip_coefficient(norm, b)
@@ -338,7 +335,8 @@ def _single_tensor_apply(params: list[Tensor], directions: list[Tensor], *, lr: 
     else:
         plan = _plan(directions, lr, truncation, coefficient, foreach=False)
         scales: dict[tuple, Tensor] = {}
-        for p, u in zip(params, plan.steps_of(directions), strict=True):
+        # last tensor first: the directions computed last are the likeliest still in cache
+        for p, u in reversed(list(zip(params, plan.steps_of(directions), strict=True))):
             key = (p.device, p.dtype)
             if key not in scales:
                 scales[key] = plan.scale(p.device, p.dtype, lr)
@@ -395,23 +393,67 @@ def heavy_tailed_directions(
     sampler: str = "auto",
     consumable_references: Sequence[bool] | None = None,
     out: Sequence[Tensor | None] | None = None,
+    scratch: Scratch | None = None,
+    reference_updates: Sequence[bool] | None = None,
+    reference_weight: float = 0.0,
+    norms: list[Tensor] | None = None,
 ) -> list[Tensor]:
     """The first half of a step: noisy gradients, then ``torch.optim.SGD``'s direction ``d`` (untruncated).
 
     Arguments as :func:`heavy_tailed_sgd` (``consumable_references`` and ``out`` as in
-    :func:`noisy_gradients`); new momentum buffers are written into ``momentum_buffer_list``.
+    :func:`noisy_gradients`); new momentum buffers are written into ``momentum_buffer_list``. The
+    single-tensor path runs tensor by tensor while each tensor is in cache
+    (:mod:`htsgd.torch._single_tensor`; the same bits as stage by stage).
+
+    Other Parameters
+    ----------------
+    scratch : mutable mapping, optional
+        Single-tensor path: ``(device, dtype) -> flat tensor`` kept by the caller between steps, where a
+        noisy gradient that only the momentum buffer reads is written (instead of ``out``).
+    reference_updates : sequence of bool, optional
+        Multiplicative mode: ``reference_grads[i].lerp_(grads[i], reference_weight)`` after use where True
+        (the moving-average reference takes in this step's gradient).
+    reference_weight : float
+        The weight of that update, ``1 - reference_decay``.
+    norms : list, optional
+        Single-tensor path: the norm of each direction is appended (as
+        :func:`htsgd.torch.truncation.tensor_norms` computes it; :func:`norm_clip` takes them); left empty
+        on the foreach path.
 
     Returns
     -------
     list of torch.Tensor
         ``d`` per parameter; the step to take is ``phi_b(lr * d)`` (:func:`apply_truncated_step`).
     """
+    sgd = {"weight_decay": weight_decay, "momentum": momentum, "dampening": dampening, "nesterov": nesterov,
+           "maximize": maximize}
+    if not foreach:
+        updates = None
+        if reference_updates is not None and reference_grads is not None and any(reference_updates):
+            updates = (reference_grads, reference_updates, reference_weight)
+        if noise is not None and noise_mode == "multiplicative" and len(grads) > 0:
+            if reference_grads is None:
+                raise ValueError("noise_mode='multiplicative' needs reference_grads (g_ref for each gradient)")
+            if multiplier is None:
+                multiplier = sample_scalar(noise, alpha, noise_scale, generator_for(generator, grads[0].device))
+            consumable = consumable_references if consumable_references is not None else [False] * len(grads)
+            return chained_directions(params, None, grads, momentum_buffer_list,
+                                      multiplicative=(reference_grads, multiplier, consumable), out=out,
+                                      scratch=scratch, update_references=updates, norms=norms, **sgd)
+        noisy = noisy_gradients(grads, reference_grads, noise=noise, alpha=alpha, noise_scale=noise_scale,
+                                noise_mode=noise_mode, generator=generator, multiplier=multiplier, sampler=sampler,
+                                consumable_references=consumable_references, out=out)
+        return chained_directions(params, noisy.__getitem__, grads, momentum_buffer_list,
+                                  update_references=updates, norms=norms, **sgd)
     noisy = noisy_gradients(grads, reference_grads, noise=noise, alpha=alpha, noise_scale=noise_scale,
                             noise_mode=noise_mode, generator=generator, multiplier=multiplier, sampler=sampler,
                             consumable_references=consumable_references, out=out, foreach=foreach)
-    directions_fn = _multi_tensor_directions if foreach else _single_tensor_directions
-    return directions_fn(params, noisy, momentum_buffer_list, weight_decay=weight_decay, momentum=momentum,
-                         dampening=dampening, nesterov=nesterov, maximize=maximize)
+    directions = _multi_tensor_directions(params, noisy, momentum_buffer_list, **sgd)
+    if reference_updates is not None and reference_grads is not None and any(reference_updates):
+        chosen = [i for i, u in enumerate(reference_updates) if u]
+        torch._foreach_lerp_([reference_grads[i] for i in chosen], [grads[i] for i in chosen],  # type: ignore[misc]
+                             reference_weight)
+    return directions
 
 
 def apply_truncated_step(params: list[Tensor], directions: list[Tensor], *, lr: float, truncation: float | None,

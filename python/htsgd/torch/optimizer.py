@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import numbers
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -103,7 +103,9 @@ class HeavyTailedSGD(Optimizer):
     show it (:mod:`htsgd.torch.truncation`).
 
     **Memory.** With noise, one parameter-sized workspace holds the noisy gradient (reused at every step,
-    not saved); the moving-average reference adds one buffer per parameter, momentum another.
+    not saved; with momentum on the single-tensor path, multiplicative noise needs only one buffer of the
+    largest tensor's size instead); the moving-average reference adds one buffer per parameter, momentum
+    another.
 
     Parameters
     ----------
@@ -201,7 +203,9 @@ class HeavyTailedSGD(Optimizer):
         self._user_generator = generator
         self._seed = int(np.random.SeedSequence(None if seed is None else int(seed)).entropy)
         self._generators: dict[str, torch.Generator] = {}
-        self._workspace: dict[Tensor, Tensor] = {}
+        self._workspace: dict[Tensor, Tensor] = {}  # per parameter: its noisy gradient, reused
+        self._scratch: dict[tuple, Tensor] = {}  # per device and dtype: a noisy gradient that momentum reads
+        self._reference_pool: dict[Tensor, Tensor] = {}  # per parameter: the memory of its last used g_ref
         self.last_step_norm: Tensor | None = None
         super().__init__(params, defaults)
 
@@ -281,6 +285,10 @@ class HeavyTailedSGD(Optimizer):
             group.setdefault("sampler", "auto")
         if not hasattr(self, "_workspace"):
             self._workspace = {}
+        if not hasattr(self, "_scratch"):
+            self._scratch = {}
+        if not hasattr(self, "_reference_pool"):
+            self._reference_pool = {}
         if not hasattr(self, "_generators"):
             self._generators = {}
             self._user_generator = None
@@ -387,23 +395,15 @@ class HeavyTailedSGD(Optimizer):
                 raise ValueError(f"Invalid grads: expected a tensor of shape {tuple(p.shape)} for each parameter")
             if g.is_sparse:
                 raise RuntimeError("HeavyTailedSGD does not support sparse gradients")
-            self.state[p]["reference_grad"] = g.detach().to(device=p.device, dtype=p.dtype, copy=True)
+            # the buffer of this parameter's last used reference, when it fits: reading freshly allocated
+            # memory made the step about 1.4x slower on CPU (bench/RESULTS.md)
+            buf = self._reference_pool.pop(p, None)
+            if buf is not None and buf.shape == p.shape and buf.dtype == p.dtype and buf.device == p.device:
+                self.state[p]["reference_grad"] = buf.copy_(g.detach())
+            else:
+                self.state[p]["reference_grad"] = g.detach().to(device=p.device, dtype=p.dtype, copy=True)
 
     # -- the step ----------------------------------------------------------------------------------------
-    def _workspaces(self, params: list[Tensor], skip: list[bool] | None = None) -> list[Tensor | None]:
-        """One reusable buffer per parameter for the noisy gradient (not part of the saved state); real views
-        for complex parameters."""
-        out: list[Tensor | None] = []
-        for i, p in enumerate(params):
-            if skip is not None and skip[i]:
-                out.append(None)
-                continue
-            w = self._workspace.get(p)
-            if w is None or w.shape != p.shape or w.dtype != p.dtype or w.device != p.device:
-                w = self._workspace[p] = torch.empty_like(p, memory_format=torch.contiguous_format)
-            out.append(_real(w))
-        return out
-
     def _init_group(self, group: dict[str, Any], owners: list[Tensor], params: list[Tensor], grads: list[Tensor],
                     momentum_buffer_list: list[Tensor | None], reference_grads: list[Tensor | None],
                     emas: list[tuple[Tensor, Tensor]], consumable: list[bool]) -> None:
@@ -424,6 +424,8 @@ class HeavyTailedSGD(Optimizer):
                 state = self.state[p]
                 ref = state.pop("reference_grad", None)
                 consumable.append(ref is not None)  # a supplied g_ref is used once: overwrite it
+                if ref is not None:
+                    self._reference_pool[p] = ref  # its memory holds the next set_reference_gradient()
                 if ref is None:
                     ema = state.get("reference_ema")
                     if ema is None:
@@ -472,34 +474,56 @@ class HeavyTailedSGD(Optimizer):
                     multipliers[key] = sample_scalar(noise, group["alpha"], group["noise_scale"],
                                                      self.generator_for(params[0].device))
                 multiplier = multipliers[key]
+            # the norm of each direction is taken while it is in cache (single-tensor path)
+            norms: list[Tensor] | None = [] if truncation is not None and canonical_clip(group["clip"]) == "norm" \
+                else None
             directions = heavy_tailed_directions(
                 params, grads, bufs, refs, generator=self.generator_for, noise=noise, alpha=group["alpha"],
                 noise_scale=group["noise_scale"], noise_mode=mode, multiplier=multiplier,
                 weight_decay=group["weight_decay"], momentum=group["momentum"], dampening=group["dampening"],
                 nesterov=group["nesterov"], maximize=group["maximize"], foreach=foreach, sampler=group["sampler"],
                 consumable_references=consumable or None,
-                out=self._workspaces(owners, consumable or None) if noise is not None else None)
-            if emas:  # the moving-average reference takes in this step's gradient after it has been used
-                weight = 1.0 - group["reference_decay"]
-                if foreach:
-                    torch._foreach_lerp_([e for e, _ in emas], [g for _, g in emas], weight)
-                else:
-                    for e, g in emas:
-                        e.lerp_(g, weight)
+                out=_Workspaces(self, owners, consumable or None) if noise is not None else None,
+                scratch=self._scratch, reference_updates=[not c for c in consumable] if emas else None,
+                reference_weight=1.0 - group["reference_decay"], norms=norms)
             if group["momentum"] != 0:
                 for p, b in zip(owners, bufs, strict=True):
                     self.state[p]["momentum_buffer"] = torch.view_as_complex(b) if p.is_complex() else b
-            pending.append((group, truncation, params, directions, foreach))
+            pending.append((group, truncation, params, directions, foreach, norms))
 
         coefficient = None
         pooled = [e for e in pending if e[1] is not None and canonical_clip(e[0]["clip"]) == "norm"]
         if pooled:
-            coefficient = norm_clip([(d, g["lr"], fe) for g, _, _, d, fe in pooled], pooled[0][1])
+            coefficient = norm_clip([(d, g["lr"], fe) for g, _, _, d, fe, _ in pooled], pooled[0][1],
+                                    [n for *_, n in pooled])
             self.last_step_norm = coefficient.norm
-        for group, truncation, params, directions, foreach in pending:
+        for group, truncation, params, directions, foreach, _ in pending:
             apply_truncated_step(params, directions, lr=group["lr"], truncation=truncation, clip=group["clip"],
                                  coefficient=coefficient, foreach=foreach)
         return loss
+
+
+class _Workspaces(Sequence):
+    """One reusable buffer per parameter for the noisy gradient (not part of the saved state; real views for
+    complex parameters), allocated when first used: noise that only the momentum buffer reads goes to the
+    optimizer's scratch buffer instead (:mod:`htsgd.torch._single_tensor`)."""
+
+    def __init__(self, opt: HeavyTailedSGD, owners: list[Tensor], skip: list[bool] | None) -> None:
+        self._opt, self._owners, self._skip = opt, owners, skip
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if self._skip is not None and self._skip[i]:
+            return None
+        p = self._owners[i]
+        w = self._opt._workspace.get(p)
+        if w is None or w.shape != p.shape or w.dtype != p.dtype or w.device != p.device:
+            w = self._opt._workspace[p] = torch.empty_like(p, memory_format=torch.contiguous_format)
+        return _real(w)
 
 
 def _real(t: Tensor | None) -> Tensor | None:
