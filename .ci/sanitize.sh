@@ -3,8 +3,6 @@
 # (build/asan, .venv-asan), then the tests that drive the C++ core, the hostile-input matrix and the
 # simulator fuzz run against it with libasan preloaded (Python itself is not instrumented; leaks are off:
 # the interpreter keeps its allocations at exit). Any finding aborts the process, so the run fails.
-#   bash .ci/sanitize.sh               # build (incremental) and test
-#   bash .ci/sanitize.sh --build-only  # only the venv and the instrumented build (.ci/run starts it early)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -24,7 +22,6 @@ flags="-O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
   -DCMAKE_PREFIX_PATH="$("$py" -c 'import pybind11; print(pybind11.get_cmake_dir())')" \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
 "$cmake" --build "$build" -j"$(nproc)" >/dev/null
-if [ "${1:-}" = "--build-only" ]; then exit 0; fi
 # A package directory holding the sources of python/htsgd and the instrumented extension.
 rm -rf "$build/pkg" && mkdir -p "$build/pkg"
 cp -r "$top/python/htsgd" "$build/pkg/htsgd"
