@@ -61,12 +61,12 @@ def torch_optimizer(rounds: int, timeout: float = 300) -> tuple[int, str, list[t
     rows = []
     for ln in out.splitlines():
         name = ln[:38].strip()
-        if not name.startswith("htsgd:") or "torch sampler" in name:
+        if not name.startswith("htsgd:") or "torch sampler" in name or "float64 variates" in name:  # references
             continue
         kind = next((k for k in TORCH_GOALS if k in name), None)
         numbers = re.findall(r"(?<![\w.])-?\d+\.\d+", ln[38:])
         if kind and len(numbers) >= 2:
-            rows.append((f"torch {name[7:]} / SGD+clip", float(numbers[-2]), None, TORCH_GOALS[kind], "<="))
+            rows.append((f"torch {name[7:]} / SGD+clip", float(numbers[-3]), None, TORCH_GOALS[kind], "<="))
     if skipped(out):
         return 0, "torch is not installed: skipped (pip install 'htsgd[torch]')", rows
     if rc != 0 or not rows:
