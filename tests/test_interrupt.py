@@ -8,7 +8,10 @@ import textwrap
 import time
 
 SCRIPT = textwrap.dedent("""
-    import math, os, sys, threading, time
+    import math, os, signal, sys, threading, time
+    # Python only installs its Ctrl-C handler if SIGINT is not ignored, and a job started in the background
+    # by a non-interactive shell inherits SIGINT ignored: install it here, as an interactive session has it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import htsgd
     sgd = htsgd.HeavyTailedSGD(htsgd.landscapes.DoubleWell(), 1e-4, htsgd.Pareto(1.5, 0.2), truncation=0.6)
     sgd.run(1.0, 10, n_particles=100_000)  # starts the worker and its OpenMP team

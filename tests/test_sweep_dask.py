@@ -174,7 +174,10 @@ def test_interrupted_driver_resumes_with_identical_results(client, reference, tm
     # one core for the driver and its cluster: the run then lasts ~2 s on any machine, time to interrupt it
     if shutil.which("taskset") and hasattr(os, "sched_getaffinity"):
         cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0)))] + cmd
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT at its default in the child (a background job of a non-interactive shell inherits it ignored, and
+    # Python then installs no Ctrl-C handler): the driver sees Ctrl-C as a user's terminal delivers it.
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for(lambda: cells_done(out) >= 1 or proc.poll() is not None, 120, "a first cell")
         assert proc.poll() is None, proc.communicate()
