@@ -75,20 +75,8 @@ def _drift_step(x: np.ndarray, z: np.ndarray, t: np.ndarray) -> None:
 
 # ---------------------------------------------------------------------------------------------- numpy: W1, W2
 def numpy_w1(n: int, n_steps: int, seed: int = 0, threads: int = 2) -> np.ndarray:
-    """Final positions of W1."""
-    x = np.ones(n)
-    parts = _blocks(n, BLOCK)
-    gens = _generators(seed, len(parts))
-
-    def block(i: int) -> None:
-        xb = x[parts[i]]
-        z, t = np.empty_like(xb), np.empty_like(xb)
-        for _ in range(n_steps):
-            _pareto_step_noise(gens[i], z, t, LR * SCALE)
-            _drift_step(xb, z, t)
-
-    _parallel(block, len(parts), threads)
-    return x
+    """Final positions of W1 (Pareto noise: :func:`numpy_law_w1` with ``law="pareto"``)."""
+    return numpy_law_w1("pareto", n, n_steps, seed=seed, threads=threads)
 
 
 def numpy_w2(n: int, seed: int = 0, max_steps: int = 10**8, threads: int = 2) -> np.ndarray:
