@@ -123,77 +123,60 @@ HTSGD_INLINE void truncate_norm_column(double* w, std::size_t d, double b, int v
   }
 }
 
-// Whether no lane of the vector at column v needs clipping: every lane's sum of squares is at most
-// `below`, b^2 lowered by far more than the rounding of either that sum or truncate_norm's scaled norm
-// (both within (d + 3) 2^-53 relative, d <= kMaxDim), so such lanes have norm <= b and truncate_norm would
-// leave them unchanged. A NaN or an overflowed square fails the test and takes the exact path. Most steps
-// are far below b: this spares truncate_norm's divisions (two per coordinate, two per lane).
-template <int W, int N>
-HTSGD_INLINE bool below_clip(const double* w, std::size_t d, double below, int v) {
-  using vd = typename Vec<N>::d;
-  using vi = typename Vec<N>::i;
-  vd s2 = splat<N>(0.0);
-  for (std::size_t j = 0; j < d; ++j) {
-    const vd wv = lanes::load<vd>(w + j * W + v);
-    s2 += wv * wv;
-  }
-  const vi over = s2 <= below ? vi{} : vi{} - 1;
-  bool any = false;
-  for (int l = 0; l < N; ++l) any |= over[l] != 0;
-  return !any;
-}
-
-// One step of every lane (step_nd): gradient, noise, truncation, projection; fin[l] = 1 if every coordinate
-// of lane l is finite afterwards, else 0. `odd`: the common parity of the lanes' steps (StepNoise).
+// One step of every lane (step_nd): gradient, noise, truncation, projection, one vector of lanes (column v)
+// at a time. Returns whether every lane's coordinates are finite afterwards; fin[l] = 1 if lane l's are,
+// else 0. `odd`: the common parity of the lanes' steps (StepNoise).
+//
+// The norm clipping is screened: a vector whose lanes all have a sum of squares at most `below`, b^2 lowered
+// by far more than the rounding of either that sum or truncate_norm's scaled norm (both within (d + 3) 2^-53
+// relative, d <= kMaxDim), has norm <= b in every lane, where truncate_norm leaves w unchanged. A NaN or an
+// overflowed square fails the test and takes the exact path. Most steps are far below b: this spares
+// truncate_norm's divisions (two per coordinate, two per lane) and changes no bit.
 template <int W, int N, class L, class S>
-HTSGD_INLINE void step_rows(const L& f, const S& sampler, const StepND& p, Key key, const std::uint64_t* particle,
+HTSGD_INLINE bool step_rows(const L& f, const S& sampler, const StepND& p, Key key, const std::uint64_t* particle,
                             const std::uint64_t* step, bool odd, Group<W, N, S>& r, double* fin) {
   using vd = typename Vec<N>::d;
+  using vi = typename Vec<N>::i;
   constexpr std::uint64_t kSign = 0x8000000000000000ull;
   const std::size_t d = r.d;
   double* x = r.x.data();
   double* g = r.g.data();
   double* w = r.w.data();
   grad_rows<W, N>(f, x, g);
-  if (!p.isotropic) {
-    const double* z = r.noise.draw(sampler, key, particle, step, odd);
-    for (std::size_t i = 0; i < d * W; i += N) {
-      vd zv, gv;
-      std::memcpy(&zv, z + i, sizeof zv);
-      std::memcpy(&gv, g + i, sizeof gv);
-      const vd wv = p.lr * (zv - gv);
-      std::memcpy(w + i, &wv, sizeof wv);
-    }
-  } else {
-    const GaussianSampler normal(NoiseLaw{NoiseKind::Gaussian, 2.0, 1.0});  // as step_nd
-    const double* nrm = r.normals.draw(normal, key, particle, step, odd);
-    const double* zr = r.noise.draw(sampler, key, particle, step, odd, static_cast<std::uint32_t>(d));
-    for (int v = 0; v < W; v += N) {
-      vd ss = splat<N>(0.0), zv;
-      for (std::size_t j = 0; j < d; ++j) {
-        vd nv;
-        std::memcpy(&nv, nrm + j * W + v, sizeof nv);
-        ss += nv * nv;
-      }
-      std::memcpy(&zv, zr + v, sizeof zv);
-      const vd radius = as_d<N>(as_u<N>(zv) & ~kSign) / sqrt_v<N>(ss);
-      for (std::size_t j = 0; j < d; ++j) {
-        vd nv, gv;
-        std::memcpy(&nv, nrm + j * W + v, sizeof nv);
-        std::memcpy(&gv, g + j * W + v, sizeof gv);
-        const vd wv = p.lr * (radius * nv - gv);
-        std::memcpy(w + j * W + v, &wv, sizeof wv);
-      }
-    }
-  }
+  const GaussianSampler normal(NoiseLaw{NoiseKind::Gaussian, 2.0, 1.0});  // isotropic directions, as step_nd
+  const double* z = p.isotropic ? r.normals.draw(normal, key, particle, step, odd)
+                                : r.noise.draw(sampler, key, particle, step, odd);
+  const double* zr = p.isotropic ? r.noise.draw(sampler, key, particle, step, odd, static_cast<std::uint32_t>(d)) : nullptr;
   const double b_s = p.truncation;
   const bool norm_clip = p.clip == Clip::Norm && b_s <= DBL_MAX;  // b = inf: the identity
   const bool screen = b_s >= 1e-100 && b_s <= 1e100;               // b^2 and its margin stay normal
-  const double below = b_s * b_s * (1.0 - 0x1.0p-30);
+  const vd below = splat<N>(b_s * b_s * (1.0 - 0x1.0p-30));
   const vd b = splat<N>(b_s);
   const auto b_mag = as_u<N>(b) & ~kSign;
+  vd all_ok = splat<N>(1.0);
   for (int v = 0; v < W; v += N) {
-    if (norm_clip && !(screen && below_clip<W, N>(w, d, below, v))) truncate_norm_column<W, N>(w, d, b_s, v);
+    vd radius = splat<N>(1.0);
+    if (p.isotropic) {  // |Z| along the normalised Gaussian direction
+      vd ss = splat<N>(0.0);
+      for (std::size_t j = 0; j < d; ++j) {
+        const vd nv = lanes::load<vd>(z + j * W + v);
+        ss += nv * nv;
+      }
+      radius = as_d<N>(as_u<N>(lanes::load<vd>(zr + v)) & ~kSign) / sqrt_v<N>(ss);
+    }
+    vd s2 = splat<N>(0.0);
+    for (std::size_t j = 0; j < d; ++j) {  // w = lr (Z - grad f(x))
+      const vd zv = lanes::load<vd>(z + j * W + v), gv = lanes::load<vd>(g + j * W + v);
+      const vd wv = p.isotropic ? p.lr * (radius * zv - gv) : p.lr * (zv - gv);
+      lanes::store(w + j * W + v, wv);
+      s2 += wv * wv;
+    }
+    if (norm_clip) {
+      const vi over = s2 <= below ? vi{} : vi{} - 1;
+      bool any = !screen;
+      for (int l = 0; l < N; ++l) any |= over[l] != 0;
+      if (any) truncate_norm_column<W, N>(w, d, b_s, v);
+    }
     vd ok = splat<N>(1.0);
     for (std::size_t j = 0; j < d; ++j) {
       vd xv = lanes::load<vd>(x + j * W + v), wv = lanes::load<vd>(w + j * W + v);
@@ -210,7 +193,11 @@ HTSGD_INLINE void step_rows(const L& f, const S& sampler, const StepND& p, Key k
       ok = a <= DBL_MAX ? ok : splat<N>(0.0);
     }
     lanes::store(fin + v, ok);
+    all_ok = ok < all_ok ? ok : all_ok;
   }
+  bool all = true;
+  for (int l = 0; l < N; ++l) all &= all_ok[l] != 0.0;
+  return all;
 }
 
 // ------------------------------------------------------------------------------------------------ run
@@ -235,7 +222,7 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, Group<W, N, S>& r, std::size
   if (out.occupancy) std::fill(out.occupancy + begin * t.n_basins, out.occupancy + (begin + count) * t.n_basins, 0);
   for (std::int64_t k = 1; k <= t.n_steps; ++k) {
     for (int l = 0; l < W; ++l) step[l] = static_cast<std::uint64_t>(k);
-    step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (k & 1) != 0, r, fin);
+    const bool all_finite = step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (k & 1) != 0, r, fin);
     if (out.occupancy) {  // mixed-radix basin index, coordinate 0 fastest (exact in doubles: n_basins < 2^53)
       for (int v = 0; v < W; v += N) {
         vd b = splat<N>(0.0);
@@ -248,7 +235,7 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, Group<W, N, S>& r, std::size
         std::memcpy(basin + v, &b, sizeof b);
       }
     }
-    for (std::size_t l = 0; l < count; ++l) {
+    for (std::size_t l = 0; l < (out.occupancy || !all_finite ? count : 0); ++l) {
       if (fin[l] != 0.0) {
         if (out.occupancy) ++out.occupancy[(begin + l) * t.n_basins + static_cast<std::size_t>(basin[l])];
       } else if (bad[l] == 0) {
