@@ -75,7 +75,7 @@ HTSGD_INLINE void exit_group(const ExitTask<L, S>& t) {
       store(done + v, dv);
       any_v |= dv;
     }
-    for (int l = 0; l < N; ++l) any |= any_v[l];
+    any = any_lane<N>(reinterpret_cast<typename Vec<N>::i>(any_v)) ? 1 : 0;
 #else
     for (int l = 0; l < W; ++l) {
       done[l] = ((!(x[l] > lo && x[l] < hi) || step[l] >= max_steps) ? ~0ull : 0ull) & assign.active[l];

@@ -172,10 +172,7 @@ HTSGD_INLINE bool step_rows(const L& f, const S& sampler, const StepND& p, Key k
       s2 += wv * wv;
     }
     if (norm_clip) {
-      const vi over = s2 <= below ? vi{} : vi{} - 1;
-      bool any = !screen;
-      for (int l = 0; l < N; ++l) any |= over[l] != 0;
-      if (any) truncate_norm_column<W, N>(w, d, b_s, v);
+      if (!screen || any_lane<N>(s2 <= below ? vi{} : vi{} - 1)) truncate_norm_column<W, N>(w, d, b_s, v);
     }
     vd ok = splat<N>(1.0);
     for (std::size_t j = 0; j < d; ++j) {
@@ -195,9 +192,7 @@ HTSGD_INLINE bool step_rows(const L& f, const S& sampler, const StepND& p, Key k
     lanes::store(fin + v, ok);
     all_ok = ok < all_ok ? ok : all_ok;
   }
-  bool all = true;
-  for (int l = 0; l < N; ++l) all &= all_ok[l] != 0.0;
-  return all;
+  return !any_lane<N>(all_ok == 0.0 ? vi{} - 1 : vi{});
 }
 
 // ------------------------------------------------------------------------------------------------ run

@@ -103,9 +103,7 @@ struct LaneLaw<StudentTSampler> {
       u = take != 0 ? uu : u;
       w = take != 0 ? ww : w;
       open &= ~take;
-      bool any = false;
-      for (int l = 0; l < N; ++l) any |= open[l] != 0;
-      if (!any) break;
+      if (!any_lane<N>(open)) break;
     }
     return s.scale * u * sqrt_v<N>(s.df * expm1_kernel_v<N>(s.neg_two_over_df * log_kernel_v<N>(w)) / w);
   }

@@ -230,9 +230,7 @@ HTSGD_INLINE void run_lanes(const RareTask<L>& t) {
       store(done + o, dv);
       any_v |= dv;
     }
-    bool any = false;
-    for (int l = 0; l < N; ++l) any |= any_v[l] != 0;
-    return any;
+    return any_lane<N>(reinterpret_cast<typename Vec<N>::i>(any_v));
   };
   auto report = [&](int l) {
     const std::size_t j = assign.index[l];

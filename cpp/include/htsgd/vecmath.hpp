@@ -511,6 +511,24 @@ HTSGD_INLINE typename Vec<N>::d exp2m1_kernel_v(typename Vec<N>::d y) {
   return e;
 }
 
+// Whether any lane of a comparison mask (all-ones or zero lanes) is set: one MOVMSKPD / VPTESTMQ on x86
+// (a lane-by-lane loop is extracted lane by lane).
+template <int N>
+HTSGD_INLINE bool any_lane(typename Vec<N>::i mask) {
+#if HTSGD_X86_SQRT_BUILTINS
+  using vd = typename Vec<N>::d;
+  if constexpr (N == 2) return __builtin_ia32_movmskpd(reinterpret_cast<vd>(mask)) != 0;
+  if constexpr (N == 4) return __builtin_ia32_movmskpd256(reinterpret_cast<vd>(mask)) != 0;
+  if constexpr (N == 8) {
+    using ll = typename Vec<N>::ll;
+    return __builtin_ia32_ptestmq512(reinterpret_cast<ll>(mask), reinterpret_cast<ll>(mask), static_cast<unsigned char>(0xFF)) != 0;
+  }
+#endif
+  bool any = false;
+  for (int l = 0; l < N; ++l) any |= mask[l] != 0;
+  return any;
+}
+
 // Correctly rounded square root (IEEE), in the ISA of the kernel this is inlined into.
 template <int N>
 HTSGD_INLINE typename Vec<N>::d sqrt_v(typename Vec<N>::d x) {
