@@ -30,7 +30,7 @@
 namespace htsgd {
 namespace lanes_nd {
 
-constexpr int kLanes = 16;            // particles per group: d rows of kLanes doubles per array
+constexpr int kLanes = 32;            // particles per group: d rows of kLanes doubles per array
 constexpr std::size_t kMaxDim = 64;   // larger d: the scalar per-particle path
 
 // Gradient rows. Any d-D landscape: its scalar grad lane by lane (gathered into a particle's coordinates;
@@ -75,11 +75,11 @@ HTSGD_INLINE void grad_rows(const Quadratic& f, const double* x, double* g) {
 template <int W, int N, class S>
 struct Group {
   std::size_t d;
-  std::vector<double> x, g, w;
+  std::vector<double> x, w;  // w holds the gradient rows until the step overwrites them
   lanes::StepNoise<W, N, S> noise;                  // slots 0..d-1 (the law) or slot d (isotropic radius)
   lanes::StepNoise<W, N, GaussianSampler> normals;  // isotropic directions: slots 0..d-1
   Group(const StepND& p)
-      : d(p.dim), x(p.dim * W), g(p.dim * W), w(p.dim * W), noise(p.isotropic ? 1 : p.dim),
+      : d(p.dim), x(p.dim * W), w(p.dim * W), noise(p.isotropic ? 1 : p.dim),
         normals(p.isotropic ? p.dim : 0) {}
 };
 
@@ -140,9 +140,8 @@ HTSGD_INLINE bool step_rows(const L& f, const S& sampler, const StepND& p, Key k
   constexpr std::uint64_t kSign = 0x8000000000000000ull;
   const std::size_t d = r.d;
   double* x = r.x.data();
-  double* g = r.g.data();
   double* w = r.w.data();
-  grad_rows<W, N>(f, x, g);
+  grad_rows<W, N>(f, x, w);  // g, overwritten by w row by row
   const GaussianSampler normal(NoiseLaw{NoiseKind::Gaussian, 2.0, 1.0});  // isotropic directions, as step_nd
   const double* z = p.isotropic ? r.normals.draw(normal, key, particle, step, odd)
                                 : r.noise.draw(sampler, key, particle, step, odd);
@@ -166,7 +165,7 @@ HTSGD_INLINE bool step_rows(const L& f, const S& sampler, const StepND& p, Key k
     }
     vd s2 = splat<N>(0.0);
     for (std::size_t j = 0; j < d; ++j) {  // w = lr (Z - grad f(x))
-      const vd zv = lanes::load<vd>(z + j * W + v), gv = lanes::load<vd>(g + j * W + v);
+      const vd zv = lanes::load<vd>(z + j * W + v), gv = lanes::load<vd>(w + j * W + v);
       const vd wv = p.isotropic ? p.lr * (radius * zv - gv) : p.lr * (zv - gv);
       lanes::store(w + j * W + v, wv);
       s2 += wv * wv;
