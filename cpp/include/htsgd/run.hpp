@@ -91,11 +91,15 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
   for (std::int64_t k = 1; k <= t.n_steps; ++k) {
     for (int l = 0; l < W; ++l) step[l] = static_cast<std::uint64_t>(k);
     const double* z = noise.draw(t.sampler, t.key, particle, step, (k & 1) != 0);
+    typename Vec<N>::i nonfinite{};
     for (int v = 0; v < W; v += N) {  // one vector at a time: its gradient stays in a register
       grad_lanes<N, N>(t.landscape, x + v, g + v);
       update_lanes<N, N>(t.step, z + v, g + v, x + v);
+      const auto absx = as_d<N>(as_u<N>(load<typename Vec<N>::d>(x + v)) & 0x7FFFFFFFFFFFFFFFull);
+      nonfinite |= absx <= DBL_MAX ? typename Vec<N>::i{} : typename Vec<N>::i{} - 1;
     }
-    bookkeep_lanes<W, N>(x, k, bad, edges, n_edges, lane_occupancy ? cnt : nullptr);
+    // without lane occupancy only a non-finite lane has anything to record
+    if (lane_occupancy || any_lane<N>(nonfinite)) bookkeep_lanes<W, N>(x, k, bad, edges, n_edges, lane_occupancy ? cnt : nullptr);
     if (out.occupancy && !lane_occupancy) {
       for (std::size_t l = 0; l < count; ++l)
         if (std::isfinite(x[l])) ++out.occupancy[(begin + l) * n_basins + basin_index(x[l], t.basin_edges)];
