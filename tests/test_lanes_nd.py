@@ -52,8 +52,22 @@ def test_run_lanes_equal_scalar_path(noise, kind):
         land = L.Separable(L.DoubleWell(), d)
         extra = dict(clip="coordinate") if kind == "separable-coordinate" else dict(isotropic=kind == "isotropic")
     sgd = htsgd.HeavyTailedSGD(land, lr=0.05, noise=noise, truncation=0.6, **extra)
-    x0 = np.random.default_rng(0).uniform(-1.5, 1.5, size=(37, d))  # 37: groups of 16 lanes and a partial one
+    x0 = np.random.default_rng(0).uniform(-1.5, 1.5, size=(37, d))  # 37: a group of 32 lanes and a partial one
     lanes, ref = _run_both(sgd, x0, 41, record_every=4)  # odd step count: the last block's second half unused
+    _assert_same(lanes, ref)
+
+
+@pytest.mark.parametrize("truncation", [1e-120, 1e-3, 0.03, 0.1, 1e120])
+def test_run_lanes_equal_scalar_path_around_the_clipping_screen(truncation):
+    # the lanes skip truncate_norm for vectors whose every sum of squares is below b^2 (1 - 2^-30), and only
+    # for 1e-100 <= b <= 1e100: b outside that range (always exact), b below almost every step (always
+    # clipped) and b near the step norms (0.03, 0.1: 65% and 18% of the noise steps clipped; the screen
+    # decides per vector, clipped and unclipped lanes mixed) give the scalar path's bits
+    d = 4
+    sgd = htsgd.HeavyTailedSGD(L.Separable(L.DoubleWell(), d), lr=0.05, noise=htsgd.Pareto(1.5, 0.3),
+                               truncation=truncation)
+    x0 = np.random.default_rng(1).uniform(-1.5, 1.5, size=(70, d))
+    lanes, ref = _run_both(sgd, x0, 60, record_every=6)
     _assert_same(lanes, ref)
 
 
@@ -70,7 +84,7 @@ def test_exit_times_lanes_equal_scalar_path(noise):
     d = 2
     sgd = htsgd.HeavyTailedSGD(L.Separable(L.DoubleWell(), d), lr=0.05, noise=noise, truncation=0.6)
     lo, hi = np.array([0.0, -math.inf]), np.array([math.inf, math.inf])
-    x0 = np.full((300, d), 0.3)  # 300 particles on 16 lanes x 2 threads: many refills, odd and even exit steps
+    x0 = np.full((300, d), 0.3)  # 300 particles on 32 lanes x 2 threads: many refills, odd and even exit steps
     outs = [vars_of(f(sgd.model.core, x0, lo, hi, 10**6, seed=resolve_seed(9).key, n_threads=2))
             for f in (_core.exit_times, _core._testing.exit_times_reference)]
     assert outs[0]["exited"].all() and len(set(outs[0]["steps"] % 2)) == 2
