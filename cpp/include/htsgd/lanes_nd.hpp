@@ -1,7 +1,8 @@
 // The d-dimensional hot loops with particles in SIMD lanes: step_lanes.hpp's scheme with the state held as rows,
-// row j = coordinate j of the W particles of a group. Each row is advanced by the 1-D lane helpers (noise of
-// slot j, the component gradient, the truncated and projected update); the norm clipping and the isotropic
-// radius reduce across rows per lane. Every lane performs step_nd's IEEE operations in step_nd's order, so
+// row j = coordinate j of the W particles of a group. Each row gets the noise of slot j and the gradient rows
+// (a separable landscape: its component's 1-D lane gradient); the step then runs one vector of lanes (a
+// column) at a time through all rows: w, the norm clipping (screened, see step_rows) or the isotropic radius,
+// both reductions across rows per lane, and the projection. Every lane performs step_nd's IEEE operations in step_nd's order, so
 // its bits equal the scalar path's, on every ISA and thread count. Used up to kMaxDim coordinates, where a
 // group's rows stay in L1/L2; larger d runs one particle at a time (run.hpp, exit_times.hpp).
 #pragma once
