@@ -2,9 +2,10 @@
 // row j = coordinate j of the W particles of a group. Each row gets the noise of slot j and the gradient rows
 // (a separable landscape: its component's 1-D lane gradient); the step then runs one vector of lanes (a
 // column) at a time through all rows: w, the norm clipping (screened, see step_rows) or the isotropic radius,
-// both reductions across rows per lane, and the projection. Every lane performs step_nd's IEEE operations in step_nd's order, so
-// its bits equal the scalar path's, on every ISA and thread count. Used up to kMaxDim coordinates, where a
-// group's rows stay in L1/L2; larger d runs one particle at a time (run.hpp, exit_times.hpp).
+// both reductions across rows per lane, and the projection. Every lane performs step_nd's IEEE operations in
+// step_nd's order, so its bits equal the scalar path's, on every ISA and thread count. Used up to kMaxDim
+// coordinates, where a group's rows stay in L1/L2; larger d runs one particle at a time (run.hpp,
+// exit_times.hpp).
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -146,7 +147,8 @@ HTSGD_INLINE bool step_rows(const L& f, const S& sampler, const StepND& p, Key k
   const GaussianSampler normal(NoiseLaw{NoiseKind::Gaussian, 2.0, 1.0});  // isotropic directions, as step_nd
   const double* z = p.isotropic ? r.normals.draw(normal, key, particle, step, odd)
                                 : r.noise.draw(sampler, key, particle, step, odd);
-  const double* zr = p.isotropic ? r.noise.draw(sampler, key, particle, step, odd, static_cast<std::uint32_t>(d)) : nullptr;
+  const double* zr =
+      p.isotropic ? r.noise.draw(sampler, key, particle, step, odd, static_cast<std::uint32_t>(d)) : nullptr;
   const double b_s = p.truncation;
   const bool norm_clip = p.clip == Clip::Norm && b_s <= DBL_MAX;  // b = inf: the identity
   const bool screen = b_s >= 1e-100 && b_s <= 1e100;               // b^2 and its margin stay normal
@@ -217,7 +219,8 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, Group<W, N, S>& r, std::size
   if (out.occupancy) std::fill(out.occupancy + begin * t.n_basins, out.occupancy + (begin + count) * t.n_basins, 0);
   for (std::int64_t k = 1; k <= t.n_steps; ++k) {
     for (int l = 0; l < W; ++l) step[l] = static_cast<std::uint64_t>(k);
-    const bool all_finite = step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (k & 1) != 0, r, fin);
+    const bool all_finite =
+        step_rows<W, N>(t.landscape, t.sampler, t.step, t.key, particle, step, (k & 1) != 0, r, fin);
     if (out.occupancy) {  // mixed-radix basin index, coordinate 0 fastest (exact in doubles: n_basins < 2^53)
       for (int v = 0; v < W; v += N) {
         vd b = splat<N>(0.0);

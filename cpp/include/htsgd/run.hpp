@@ -99,7 +99,8 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, std::size_t begin, std::size
       nonfinite |= absx <= DBL_MAX ? typename Vec<N>::i{} : typename Vec<N>::i{} - 1;
     }
     // without lane occupancy only a non-finite lane has anything to record
-    if (lane_occupancy || any_lane<N>(nonfinite)) bookkeep_lanes<W, N>(x, k, bad, edges, n_edges, lane_occupancy ? cnt : nullptr);
+    if (lane_occupancy || any_lane<N>(nonfinite))
+      bookkeep_lanes<W, N>(x, k, bad, edges, n_edges, lane_occupancy ? cnt : nullptr);
     if (out.occupancy && !lane_occupancy) {
       for (std::size_t l = 0; l < count; ++l)
         if (std::isfinite(x[l])) ++out.occupancy[(begin + l) * n_basins + basin_index(x[l], t.basin_edges)];

@@ -521,7 +521,8 @@ HTSGD_INLINE bool any_lane(typename Vec<N>::i mask) {
   if constexpr (N == 4) return __builtin_ia32_movmskpd256(reinterpret_cast<vd>(mask)) != 0;
   if constexpr (N == 8) {
     using ll = typename Vec<N>::ll;
-    return __builtin_ia32_ptestmq512(reinterpret_cast<ll>(mask), reinterpret_cast<ll>(mask), static_cast<unsigned char>(0xFF)) != 0;
+    const ll m = reinterpret_cast<ll>(mask);
+    return __builtin_ia32_ptestmq512(m, m, static_cast<unsigned char>(0xFF)) != 0;
   }
 #endif
   bool any = false;
