@@ -63,7 +63,8 @@ def test_run_lanes_equal_scalar_path_around_the_clipping_screen(truncation):
     # for 1e-100 <= b <= 1e100: b outside that range (always exact), b below almost every step (always
     # clipped) and b among the step norms (0.1, 0.3: about 20% and 4% of the steps clipped, so many vectors
     # take the screen and some lanes land just above b) give the scalar path's bits. A screen 1% too
-    # lenient fails here (about 30 steps in (b, 1.01 b] skip the fast path's clipping).
+    # lenient fails here: at b = 0.1 and 0.3 about 30 steps each have a norm in (b, 1.01 b] in a vector whose
+    # other lanes pass the screen (estimated from the noise alone; the mutant was built and fails).
     d = 4
     sgd = htsgd.HeavyTailedSGD(L.Separable(L.DoubleWell(), d), lr=0.05, noise=htsgd.Pareto(1.5, 0.3),
                                truncation=truncation)
