@@ -107,17 +107,47 @@ def without_float32_path(fn):
     return step
 
 
+def _time_step_and_baseline(ps: list[torch.Tensor], d: list[torch.Tensor], coef, saved: list[torch.Tensor],
+                            sgd: torch.optim.SGD, lr: float, b: float) -> tuple[float, float]:
+    """Seconds of htsgd's clip + step (directions ``d``, clip coefficient ``coef``) and of SGD +
+    clip_grad_norm_ from the same parameters (``saved``) and gradients; both are restored after each."""
+    from htsgd.torch._functional import _single_tensor_apply  # noqa: PLC0415
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        _single_tensor_apply(ps, d, lr=lr, truncation=b, clip="norm", coefficient=coef)
+        step = time.perf_counter() - t0
+        for p, s0 in zip(ps, saved):
+            p.copy_(s0)
+        gs = [p.grad.clone() for p in ps]
+        t0 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(ps, max_norm=b / lr)
+        sgd.step()
+        baseline = time.perf_counter() - t0
+        for p, s0, g0 in zip(ps, saved, gs):
+            p.copy_(s0)
+            p.grad.copy_(g0)
+    return step, baseline
+
+
+def _print_stages(title: str, stages: dict[str, list[float]], baseline: str) -> None:
+    """Each stage's median time and its median ratio to the baseline stage of the same round."""
+    print(title)
+    for name, ts in stages.items():
+        ratio = statistics.median([x / y for x, y in zip(ts, stages[baseline])])
+        print(f"  {name:34s} {statistics.median(ts) * 1e3:8.2f} ms {ratio:6.2f}x")
+
+
 def profile_step(ps: list[torch.Tensor], lr: float, b: float, momentum: float, rounds: int) -> None:
     """Median time of each stage of one additive step (foreach=False, as the CPU default), interleaved with
     SGD + clip_grad_norm_ for the ratio: noise (+ gradient) into the workspaces, momentum, norm, clip + step."""
-    from htsgd.torch._functional import (_single_tensor_apply, _single_tensor_directions,  # noqa: PLC0415
-                                         global_clip_coefficient, step_norm)
+    from htsgd.torch._functional import _single_tensor_directions, global_clip_coefficient, step_norm  # noqa: PLC0415
     gen = torch.Generator().manual_seed(7)
     work = [torch.empty_like(p) for p in ps]
     bufs = [p.grad.clone() for p in ps]
     grads = [p.grad for p in ps]
     sgd = torch.optim.SGD(ps, lr=lr, momentum=momentum)
     sgd.step()
+    saved = [p.detach().clone() for p in ps]
     stages: dict[str, list[float]] = {k: [] for k in ("noise + g (f32 path)", "noise, then + g (0.2.0 path)",
                                                        "momentum", "norm", "clip + step", "SGD + clip_grad_norm_")}
     for r in range(rounds + 1):
@@ -138,37 +168,19 @@ def profile_step(ps: list[torch.Tensor], lr: float, b: float, momentum: float, r
         t0 = time.perf_counter()
         coef = global_clip_coefficient([step_norm(d, lr)], b)
         t["norm"] = time.perf_counter() - t0
-        with torch.no_grad():
-            saved = [p.detach().clone() for p in ps]
-            t0 = time.perf_counter()
-            _single_tensor_apply(ps, d, lr=lr, truncation=b, clip="norm", coefficient=coef)
-            t["clip + step"] = time.perf_counter() - t0
-            for p, s0 in zip(ps, saved):
-                p.copy_(s0)
-        gs = [g.clone() for g in grads]
-        t0 = time.perf_counter()
-        torch.nn.utils.clip_grad_norm_(ps, max_norm=b / lr)
-        sgd.step()
-        t["SGD + clip_grad_norm_"] = time.perf_counter() - t0
-        with torch.no_grad():
-            for p, s0, g0 in zip(ps, saved, gs):
-                p.copy_(s0)
-                p.grad.copy_(g0)
+        t["clip + step"], t["SGD + clip_grad_norm_"] = _time_step_and_baseline(ps, d, coef, saved, sgd, lr, b)
         if r:
             for k, v in t.items():
                 stages[k].append(v)
-    base = stages["SGD + clip_grad_norm_"]
-    print(f"profile of one additive step ({rounds} rounds, medians; x: ratio to SGD + clip in the same round)")
-    for name, ts in stages.items():
-        ratio = statistics.median([x / y for x, y in zip(ts, base)])
-        print(f"  {name:34s} {statistics.median(ts) * 1e3:8.2f} ms {ratio:6.2f}x")
+    _print_stages(f"profile of one additive step ({rounds} rounds, medians; x: ratio to SGD + clip in the same "
+                  "round)", stages, "SGD + clip_grad_norm_")
 
 
 def profile_multiplicative(ps: list[torch.Tensor], lr: float, b: float, momentum: float, rounds: int) -> None:
     """Median time of each stage of one multiplicative step with the EMA g_ref, stage by stage over all
     tensors (as before 0.3.0) against the same four operations chained tensor by tensor (what the
     single-tensor path runs), interleaved with SGD + clip_grad_norm_ for the ratio."""
-    from htsgd.torch._functional import _single_tensor_apply, global_clip_coefficient, step_norm  # noqa: PLC0415
+    from htsgd.torch._functional import global_clip_coefficient, step_norm  # noqa: PLC0415
     from htsgd.torch._single_tensor import chained_directions  # noqa: PLC0415
     grads = [p.grad for p in ps]
     work = [torch.empty_like(p) for p in ps]
@@ -208,30 +220,15 @@ def profile_multiplicative(ps: list[torch.Tensor], lr: float, b: float, momentum
             coef = global_clip_coefficient([step_norm(d, lr, norms=norms)], b)
             coef.item()
             t[names[4]] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            _single_tensor_apply(ps, d, lr=lr, truncation=b, clip="norm", coefficient=coef)
-            t[names[5]] = time.perf_counter() - t0
-            for p, s0 in zip(ps, saved):
-                p.copy_(s0)
-            gs = [g.clone() for g in grads]
-            t0 = time.perf_counter()
-            torch.nn.utils.clip_grad_norm_(ps, max_norm=b / lr)
-            sgd.step()
-            t[names[6]] = time.perf_counter() - t0
-            for p, s0, g0 in zip(ps, saved, gs):
-                p.copy_(s0)
-                p.grad.copy_(g0)
+            t[names[5]], t[names[6]] = _time_step_and_baseline(ps, d, coef, saved, sgd, lr, b)
             for bb in bufs:
                 bb.clamp_(-10, 10)
             if r:
                 for k, v in t.items():
                     stages[k].append(v)
-    base = stages[names[-1]]
-    print(f"profile of one multiplicative step, EMA g_ref ({rounds} rounds, medians; x: ratio to SGD + clip in "
-          "the same round); the first four stages over all tensors, then the same chained")
-    for name, ts in stages.items():
-        ratio = statistics.median([x / y for x, y in zip(ts, base)])
-        print(f"  {name:34s} {statistics.median(ts) * 1e3:8.2f} ms {ratio:6.2f}x")
+    _print_stages(f"profile of one multiplicative step, EMA g_ref ({rounds} rounds, medians; x: ratio to SGD + "
+                  "clip in the same round); the first four stages over all tensors, then the same chained",
+                  stages, names[-1])
 
 
 def naive_heavy_tailed_step(ps, lr, b, alpha, gen):
