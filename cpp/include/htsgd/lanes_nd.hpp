@@ -233,11 +233,13 @@ HTSGD_INLINE void run_group(const RunTask<L, S>& t, Group<W, N, S>& r, std::size
         std::memcpy(basin + v, &b, sizeof b);
       }
     }
-    for (std::size_t l = 0; l < (out.occupancy || !all_finite ? count : 0); ++l) {
-      if (fin[l] != 0.0) {
-        if (out.occupancy) ++out.occupancy[(begin + l) * t.n_basins + static_cast<std::size_t>(basin[l])];
-      } else if (bad[l] == 0) {
-        bad[l] = k;
+    if (out.occupancy || !all_finite) {  // otherwise no lane has anything to record
+      for (std::size_t l = 0; l < count; ++l) {
+        if (fin[l] != 0.0) {
+          if (out.occupancy) ++out.occupancy[(begin + l) * t.n_basins + static_cast<std::size_t>(basin[l])];
+        } else if (bad[l] == 0) {
+          bad[l] = k;
+        }
       }
     }
     if (out.trajectory && k % out.record_every == 0) {
