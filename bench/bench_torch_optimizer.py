@@ -1,7 +1,7 @@
 """Step time of htsgd.torch.HeavyTailedSGD against torch.optim.SGD + clip_grad_norm_ (the same parameters).
 
     python bench/bench_torch_optimizer.py                 # CPU, 5M parameters in 50 tensors
-    python bench/bench_torch_optimizer.py --device cuda   # where a GPU is available
+    python bench/bench_torch_optimizer.py --device cuda --sync-debug error --kernels   # where a GPU is available
     python bench/bench_torch_optimizer.py --threads 2 --profile   # plus a per-stage profile of one step
 
 Every optimizer uses momentum 0.9 (``--momentum``). "float64 variates (0.2.0 path)" is the additive step with
@@ -48,6 +48,22 @@ def clone_params(ps: list[torch.Tensor]) -> list[torch.Tensor]:
 def sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
+
+
+class sync_debug:
+    """``torch.cuda.set_sync_debug_mode(mode)`` while active (on a CUDA device; a no-op otherwise)."""
+
+    def __init__(self, device: str, mode: str):
+        self.on = device.startswith("cuda") and mode != "default"
+        self.mode = mode
+
+    def __enter__(self):
+        if self.on:
+            torch.cuda.set_sync_debug_mode(self.mode)
+
+    def __exit__(self, *exc):
+        if self.on:
+            torch.cuda.set_sync_debug_mode("default")
 
 
 # -------------------------------------------------------------------------------------------- correctness
@@ -231,6 +247,22 @@ def profile_multiplicative(ps: list[torch.Tensor], lr: float, b: float, momentum
                   stages, names[-1])
 
 
+def count_kernels(steps: dict, prepare, device: str) -> None:
+    """Kernels launched and host (CPU) time spent by one call of each step, from torch.profiler: on a GPU a
+    5M-parameter step is bound by the host's launches, not by memory traffic."""
+    from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
+    print("kernels per step (torch.profiler, one step each after the timed rounds)")
+    for name, fn in steps.items():
+        prepare(name)
+        sync(device)
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            fn()
+            sync(device)
+        kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+        gpu_us = sum(e.time_range.elapsed_us() for e in kernels)
+        print(f"  {name:46s} {len(kernels):5d} kernels, {gpu_us / 1e3:7.3f} ms on the GPU")
+
+
 def naive_heavy_tailed_step(ps, lr, b, alpha, gen):
     """The obvious per-tensor heavy-tailed noise in torch (rand, pow, sign, add), then clip and SGD."""
     noisy = []
@@ -258,6 +290,10 @@ def main() -> None:
     ap.add_argument("--naive", action="store_true", help="also time the obvious torch noise (slow)")
     ap.add_argument("--momentum", type=float, default=0.9, help="momentum of every optimizer (default 0.9)")
     ap.add_argument("--profile", action="store_true", help="also print a per-stage profile of the step")
+    ap.add_argument("--sync-debug", choices=["default", "warn", "error"], default="default",
+                    help="CUDA: torch.cuda.set_sync_debug_mode during every timed step ('error': a step that "
+                         "synchronises the host with the GPU raises)")
+    ap.add_argument("--kernels", action="store_true", help="CUDA: also count the kernels each step launches")
     ap.add_argument("--before", default=None, metavar="COMMIT",
                     help="also time the optimizer as it was at COMMIT (its optimizer.py and _functional.py "
                          "from git), in the same rounds")
@@ -301,17 +337,22 @@ def main() -> None:
         steps["naive torch noise + clip + SGD"] = lambda: naive_heavy_tailed_step(ps, lr, b, 1.5, gen)
 
     grads = [p.grad.clone() for p in ps]
+
+    def prepare(name: str) -> None:
+        for p, g in zip(ps, grads):
+            p.grad.copy_(g)  # clip_grad_norm_ scales the gradients in place
+        if name.endswith("given g_ref"):
+            opts[name].set_reference_gradient(refs)
+
     times: dict[str, list[float]] = {k: [] for k in steps}
     cpu: dict[str, list[float]] = {k: [] for k in steps}  # process CPU time: robust to a shared machine
     for r in range(args.rounds + 1):  # round 0 warms up
         for name, fn in steps.items():
-            for p, g in zip(ps, grads):
-                p.grad.copy_(g)  # clip_grad_norm_ scales the gradients in place
-            if name.endswith("given g_ref"):
-                opts[name].set_reference_gradient(refs)
+            prepare(name)
             sync(args.device)
             c, t = time.process_time(), time.perf_counter()
-            fn()
+            with sync_debug(args.device, args.sync_debug):
+                fn()
             sync(args.device)
             if r:
                 times[name].append(time.perf_counter() - t)
@@ -336,6 +377,10 @@ def main() -> None:
               f"{ratio:11.2f} {min(ts) / min(base):7.2f} {cpu_ratio:7.2f}")
     print("x SGD+clip: median over rounds of the ratio within a round; (best): ratio of the best times; (CPU):"
           " ratio of the median process CPU times (all threads; less sensitive to a shared machine)")
+    if args.sync_debug != "default" and args.device.startswith("cuda"):
+        print(f"every timed step ran under torch.cuda.set_sync_debug_mode({args.sync_debug!r})")
+    if args.kernels and args.device.startswith("cuda"):
+        count_kernels(steps, prepare, args.device)
     if args.profile and args.device == "cpu":
         profile_step(ps, lr, b, args.momentum, args.rounds)
         profile_multiplicative(ps, lr, b, args.momentum, args.rounds)

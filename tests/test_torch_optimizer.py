@@ -572,10 +572,11 @@ def test_last_step_norm_is_reset_at_every_step():
 
 @pytest.mark.parametrize("given", [False, True])
 def test_multiplicative_momentum_step_is_the_stage_by_stage_formula_bit_for_bit(given):
-    # the single-tensor path runs noise, momentum, the EMA update and the norm tensor by tensor (in cache):
-    # the same bits as the formula written stage by stage over all tensors
+    # the single-tensor path runs noise, momentum, the EMA update and the norm tensor by tensor (in cache),
+    # float32 CPU tensors in one C++ pass (threaded above 65536 elements): the same bits as the formula
+    # written stage by stage over all tensors
     gen = torch.Generator().manual_seed(3)
-    shapes = [(7, 5), (300,), (2, 3, 4)]
+    shapes = [(7, 5), (300,), (2, 3, 4), (2, 40_001)]
     ps = [torch.randn(s, generator=gen).requires_grad_() for s in shapes]
     qs = [p.detach().clone() for p in ps]
     opt = HeavyTailedSGD(ps, lr=0.05, noise_mode="multiplicative", reference_decay=0.7, momentum=0.9,

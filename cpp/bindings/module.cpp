@@ -15,6 +15,7 @@ void register_model(py::module_& m);
 void register_simulation(py::module_& m, py::module_& testing);
 void register_truncation(py::module_& m);
 void register_rare_event(py::module_& m, py::module_& testing);
+void register_optimizer(py::module_& m);
 }  // namespace htsgd::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -36,4 +37,5 @@ PYBIND11_MODULE(_core, m) {
   htsgd::bindings::register_simulation(m, testing);
   htsgd::bindings::register_truncation(m);
   htsgd::bindings::register_rare_event(m, testing);
+  htsgd::bindings::register_optimizer(m);
 }

@@ -11,6 +11,12 @@ memory again (``bench/bench_torch_optimizer.py --profile`` times both).
 
 A noisy gradient that only feeds the momentum buffer (``momentum != 0``) is written to one scratch buffer
 per device and dtype, reused for every tensor and every step, instead of a parameter-sized workspace.
+
+In the multiplicative mode a float32 CPU tensor goes through one C++ pass instead of torch's four
+operations (``htsgd._core.multiplicative_pass_f32``, cpp/include/htsgd/multiplicative_pass.hpp): noisy
+gradient, momentum and moving-average update read and write each operand once, with torch's rounding
+(its CPU kernels' form of lerp, read from ``torch.backends.cpu.get_cpu_capability()``), so the bits are
+again those of the stage-by-stage form.
 """
 from __future__ import annotations
 
@@ -44,6 +50,61 @@ def single_direction(i: int, param: Tensor, grad: Tensor, momentum_buffer_list: 
             buf.mul_(momentum).add_(grad, alpha=1 - dampening)
         grad = grad.add(buf, alpha=momentum) if nesterov else buf
     return grad
+
+
+# torch's CPU capabilities whose lerp the fused pass reproduces: True where lerp rounds once (a fused
+# multiply-add), False where twice; any other capability keeps torch's own operations.
+_LERP_FUSED = {"AVX512": True, "AVX2": True, "DEFAULT": False}
+
+
+def _fused_pass():
+    """``htsgd._core.multiplicative_pass_f32`` and whether torch's lerp is fused, or None where the pass
+    cannot reproduce torch's bits (no core, or a CPU capability not in ``_LERP_FUSED``)."""
+    try:
+        from .. import _core  # noqa: PLC0415
+        kernel = _core.multiplicative_pass_f32
+    except (ImportError, AttributeError):  # pragma: no cover - the package always ships _core
+        return None
+    fused = _LERP_FUSED.get(torch.backends.cpu.get_cpu_capability())
+    return None if fused is None else (kernel, fused)
+
+
+def _plain_f32(*ts: Tensor | None) -> bool:
+    return all(t is not None and t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous()
+               for t in ts)
+
+
+def _multiplicative_fused(i: int, grad: Tensor, ref: Tensor, z: Tensor, momentum_buffer_list: list[Tensor | None],
+                          *, consumable: bool, out: Callable[[], Tensor | None] | None, update_weight: float | None, momentum: float,
+                          dampening: float, weight_decay: float, nesterov: bool, maximize: bool) -> Tensor | None:
+    """The direction of tensor ``i`` in the multiplicative mode by the fused pass (module docstring), with
+    the moving-average update of ``ref`` when ``update_weight`` is given; None where the pass does not
+    apply (then torch's operations run): another dtype or device, SGD options other than plain momentum,
+    the first step of a momentum buffer. ``out``: the workspace for a noisy gradient without momentum
+    (called only then: it allocates)."""
+    if weight_decay != 0 or maximize or nesterov or dampening != 0:
+        return None
+    buf = momentum_buffer_list[i] if momentum != 0 else None
+    if momentum != 0 and buf is None:
+        return None
+    if not _plain_f32(grad, ref) or (buf is not None and not _plain_f32(buf)) or ref.shape != grad.shape:
+        return None
+    if update_weight is not None and consumable:
+        return None  # never asked for (a consumed reference is not a moving average)
+    found = _fused_pass()
+    if found is None:
+        return None
+    kernel, fused = found
+    target = None
+    if buf is None:  # the noisy gradient is the direction: where torch's operations would put it
+        workspace = out() if out is not None and not consumable else None
+        target = ref if consumable else workspace if workspace is not None and _plain_f32(workspace) \
+            else torch.empty_like(grad)
+    kernel(grad.detach().numpy(), ref.detach().numpy(), None if buf is None else buf.detach().numpy(),
+           None if target is None else target.detach().numpy(), float(z), float(momentum),
+           0.0 if update_weight is None else float(update_weight), update_weight is not None, fused,
+           torch.get_num_threads())
+    return buf if buf is not None else target
 
 
 def _scratch_like(scratch: Scratch, t: Tensor, numel: int) -> Tensor:
@@ -102,9 +163,26 @@ def chained_directions(
     cast: dict[tuple, Tensor] = {}
     directions = []
     for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+        update = update_references is not None and update_references[1][i]
         if multiplicative is not None:
             refs, z, consumable = multiplicative
             ref = refs[i]
+            fused = None
+            if ref is not None and (not update or update_references[0][i] is ref):  # type: ignore[index]
+                key = (grad.device, grad.dtype)
+                if key not in cast:
+                    cast[key] = cast_finite(z.to(grad.device), grad.dtype)
+                fused = _multiplicative_fused(
+                    i, grad, ref, cast[key], momentum_buffer_list, consumable=consumable[i],
+                    out=(lambda: out[i]) if out is not None else None,  # type: ignore[index,misc]
+                    update_weight=update_references[2] if update else None,  # type: ignore[index]
+                    momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                    maximize=maximize)
+            if fused is not None:
+                if norms is not None:
+                    norms.append(tensor_norms([fused])[0])
+                directions.append(fused)
+                continue
             if ref is None:
                 noisy = grad
             else:
@@ -123,7 +201,7 @@ def chained_directions(
             noisy = grad if noisy_of is None else noisy_of(i)
         d = single_direction(i, param, noisy, momentum_buffer_list, weight_decay=weight_decay,
                              momentum=momentum, dampening=dampening, nesterov=nesterov, maximize=maximize)
-        if update_references is not None and update_references[1][i]:
+        if update:
             update_references[0][i].lerp_(grad, update_references[2])  # type: ignore[union-attr]
         if norms is not None:
             norms.append(tensor_norms([d])[0])
