@@ -155,7 +155,9 @@ def _print_stages(title: str, stages: dict[str, list[float]], baseline: str) -> 
 
 def profile_step(ps: list[torch.Tensor], lr: float, b: float, momentum: float, rounds: int) -> None:
     """Median time of each stage of one additive step (foreach=False, as the CPU default), interleaved with
-    SGD + clip_grad_norm_ for the ratio: noise (+ gradient) into the workspaces, momentum, norm, clip + step."""
+    SGD + clip_grad_norm_ for the ratio: noise (+ gradient) into workspaces, then momentum (before 0.3.2),
+    against noise + gradient taken into the momentum buffers in the fill's pass (what the step runs); norm;
+    clip + step."""
     from htsgd.torch._functional import _single_tensor_directions, global_clip_coefficient, step_norm  # noqa: PLC0415
     gen = torch.Generator().manual_seed(7)
     work = [torch.empty_like(p) for p in ps]
@@ -165,7 +167,9 @@ def profile_step(ps: list[torch.Tensor], lr: float, b: float, momentum: float, r
     sgd.step()
     saved = [p.detach().clone() for p in ps]
     stages: dict[str, list[float]] = {k: [] for k in ("noise + g (f32 path)", "noise, then + g (0.2.0 path)",
-                                                       "momentum", "norm", "clip + step", "SGD + clip_grad_norm_")}
+                                                       "momentum", "noise + g into the buffers", "norm",
+                                                       "clip + step", "SGD + clip_grad_norm_")}
+    bufs_fused = [b.clone() for b in bufs]
     for r in range(rounds + 1):
         t: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -181,6 +185,12 @@ def profile_step(ps: list[torch.Tensor], lr: float, b: float, momentum: float, r
         d = _single_tensor_directions(ps, work, bufs, weight_decay=0.0, momentum=momentum, dampening=0.0,
                                       nesterov=False, maximize=False)
         t["momentum"] = time.perf_counter() - t0
+        t0 = time.perf_counter()  # what the step runs: the noise and gradient taken into the buffers in one pass
+        tnoise.fill_noise_batch_(bufs_fused, "pareto", 1.5, 1.0, [gen] * len(ps), addends=grads,
+                                 momenta=[momentum] * len(ps))
+        t["noise + g into the buffers"] = time.perf_counter() - t0
+        for bb in bufs_fused:
+            bb.clamp_(-10, 10)
         t0 = time.perf_counter()
         coef = global_clip_coefficient([step_norm(d, lr)], b)
         t["norm"] = time.perf_counter() - t0
@@ -194,8 +204,9 @@ def profile_step(ps: list[torch.Tensor], lr: float, b: float, momentum: float, r
 
 def profile_multiplicative(ps: list[torch.Tensor], lr: float, b: float, momentum: float, rounds: int) -> None:
     """Median time of each stage of one multiplicative step with the EMA g_ref, stage by stage over all
-    tensors (as before 0.3.0) against the same four operations chained tensor by tensor (what the
-    single-tensor path runs), interleaved with SGD + clip_grad_norm_ for the ratio."""
+    tensors (as before 0.3.0) against the same operations tensor by tensor as the single-tensor path runs
+    them (since 0.3.2 one C++ pass for noise, momentum and EMA, then the norm), interleaved with
+    SGD + clip_grad_norm_ for the ratio."""
     from htsgd.torch._functional import global_clip_coefficient, step_norm  # noqa: PLC0415
     from htsgd.torch._single_tensor import chained_directions  # noqa: PLC0415
     grads = [p.grad for p in ps]
@@ -205,7 +216,7 @@ def profile_multiplicative(ps: list[torch.Tensor], lr: float, b: float, momentum
     z = torch.tensor(0.7)
     sgd = torch.optim.SGD(ps, lr=lr, momentum=momentum)
     sgd.step()
-    names = ("noise into workspaces", "momentum", "EMA update", "norm", "the four chained per tensor",
+    names = ("noise into workspaces", "momentum", "EMA update", "norm", "the four per tensor (fused pass)",
              "clip + step", "SGD + clip_grad_norm_")
     stages: dict[str, list[float]] = {k: [] for k in names}
     scratch: dict = {}

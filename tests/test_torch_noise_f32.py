@@ -67,6 +67,10 @@ def test_bad_arguments_are_refused():
         _core.fill_noise_f32([out], "pareto", 1.5, 1.0, [1, 2], [2])
     with pytest.raises(ValueError, match="addend"):
         _core.fill_noise_f32([out], "pareto", 1.5, 1.0, [1], [2], 0, [np.empty(9, dtype=np.float32)])
+    with pytest.raises(ValueError, match="momenta"):
+        _core.fill_noise_f32([out], "pareto", 1.5, 1.0, [1], [2], 0, None, [0.9, 0.9])
+    with pytest.raises(ValueError, match="its own addend"):
+        _core.fill_noise_f32([out], "pareto", 1.5, 1.0, [1], [2], 0, [out], [0.9])
 
 
 # ---------------------------------------------------------------------------------------- kernels
@@ -218,6 +222,38 @@ def test_batch_with_addends_equals_fill_then_add(foreach):
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     with pytest.raises(ValueError, match="Invalid addends"):
         tn.fill_noise_batch_(b, "pareto", 1.5, 0.3, [gb] * len(b), addends=grads[:2])
+
+
+@pytest.mark.parametrize("law", ["pareto", "gaussian", "student_t"])
+def test_momentum_buffers_take_in_the_noisy_gradient_with_sgds_bits(law):
+    # momenta: buf.mul_(m).add_(noise + g), in the fill's pass for float32 core tensors (a partial group of
+    # 64, several chunks, threads), through a temporary for the others (float64, bfloat16, non-contiguous
+    # addend, the torch sampler); the draws stay in tensor order
+    def tensors():
+        gen = torch.Generator().manual_seed(5)
+        return [torch.randn(70_001, generator=gen), torch.randn(33, dtype=torch.float64, generator=gen),
+                torch.randn(500, generator=gen).to(torch.bfloat16), torch.randn(77, generator=gen),
+                torch.randn(64, generator=gen)]
+
+    grads = [torch.randn(t.shape, generator=torch.Generator().manual_seed(i)).to(t.dtype)
+             for i, t in enumerate(tensors())]
+    grads[3] = torch.randn(154)[::2]  # a non-contiguous addend
+    momenta = [0.9, 0.5, 0.9, 0.7, None]
+    for sampler in ("auto", "torch"):
+        bufs, want = tensors(), tensors()
+        ga, gb = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+        work = [torch.empty_like(t) for t in want]
+        tn.fill_noise_batch_(work, law, 1.5, 0.3, [ga] * len(work), sampler, addends=grads)
+        for b, w, m in zip(want, work, momenta):
+            if m is None:
+                b.copy_(w)
+            else:
+                b.mul_(m).add_(w)
+        tn.fill_noise_batch_(bufs, law, 1.5, 0.3, [gb] * len(bufs), sampler, addends=grads, momenta=momenta)
+        assert all(torch.equal(x, y) for x, y in zip(bufs, want)), sampler
+        assert torch.equal(ga.get_state(), gb.get_state())
+    with pytest.raises(ValueError, match="Invalid momenta"):
+        tn.fill_noise_batch_(bufs, law, 1.5, 0.3, [gb] * len(bufs), momenta=[0.9])
 
 
 def test_one_randint_per_run_of_tensors_draws_what_one_per_tensor_draws():

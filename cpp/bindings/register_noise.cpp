@@ -81,16 +81,21 @@ void fill_many(const py::list& outs, const std::string& law_name, double alpha, 
 }
 
 // The float32 path (law_lanes_f32.hpp) for many float32 arrays: outs[i] = variates of (seeds[i], counters[i])
-// (+ addends[i] where it is not None; an addend is read before the noise is written, so it may be outs[i]).
+// (+ addends[i] where it is not None; an addend is read before the noise is written, so it may be outs[i]);
+// where momenta[i] is not None, outs[i] = outs[i] * momenta[i] + that instead (outs[i] a momentum buffer).
 void fill_many_f32(const py::list& outs, const std::string& law_name, double alpha, double scale,
                    const std::vector<std::uint64_t>& seeds, const std::vector<std::uint64_t>& counters, int n_threads,
-                   const py::object& addends) {
+                   const py::object& addends, const py::object& momenta) {
   if (seeds.size() != outs.size() || counters.size() != outs.size())
     throw std::invalid_argument("outs, seeds and counters must have the same length");
-  py::list adds;
+  py::list adds, moms;
   if (!addends.is_none()) {
     adds = py::cast<py::list>(addends);
     if (adds.size() != outs.size()) throw std::invalid_argument("addends must have one entry (or None) per out");
+  }
+  if (!momenta.is_none()) {
+    moms = py::cast<py::list>(momenta);
+    if (moms.size() != outs.size()) throw std::invalid_argument("momenta must have one entry (or None) per out");
   }
   const NoiseLaw law = noise_law_from_name(law_name, alpha, scale);
   std::vector<f32::FillTargetF32> targets;
@@ -111,6 +116,11 @@ void fill_many_f32(const py::list& outs, const std::string& law_name, double alp
       keep.push_back(b);
     }
     targets.push_back({static_cast<float*>(a.mutable_data()), add, n, seeds[i], counters[i]});
+    if (!momenta.is_none() && !moms[i].is_none()) {
+      if (add == targets.back().out) throw std::invalid_argument("an accumulating out cannot be its own addend");
+      targets.back().accumulate = true;
+      targets.back().momentum = py::cast<float>(moms[i]);
+    }
     keep.push_back(a);
     total += n;
   }
@@ -186,9 +196,11 @@ void register_noise(py::module_& m, py::module_& testing) {
 
   m.def("fill_noise_f32", &fill_many_f32, py::arg("outs"), py::arg("law"), py::arg("alpha"), py::arg("scale"),
         py::arg("seeds"), py::arg("counters"), py::arg("n_threads") = 0, py::arg("addends") = py::none(),
+        py::arg("momenta") = py::none(),
         "The float32 path: outs[i] (float32) = float32 variates of (seeds[i], counters[i]) plus addends[i] (a "
         "float32 array or None), for every i in one call; pareto and gaussian are computed in float32, "
-        "student_t and stable are float64 variates rounded.");
+        "student_t and stable are float64 variates rounded. Where momenta[i] is a number, outs[i] = "
+        "outs[i] * momenta[i] + (variates + addends[i]) instead, rounded as torch's mul_ then add_.");
   testing.def("eval_kernel_f32", &eval_kernel_f32, py::arg("name"), py::arg("x"),
               "A float32 kernel of the float32 noise path (log, expm1, sinpi, cospi) elementwise on a 1-D array.");
   testing.def(

@@ -43,7 +43,14 @@ def fill_noise_many(outs: list[npt.NDArray[np.floating[Any]]], law: str, alpha: 
                     seeds: list[int], counters: list[int], n_threads: int = 0) -> None: ...
 def fill_noise_f32(outs: list[npt.NDArray[np.float32]], law: str, alpha: float, scale: float, seeds: list[int],
                    counters: list[int], n_threads: int = 0,
-                   addends: list[npt.NDArray[np.float32] | None] | None = None) -> None: ...
+                   addends: list[npt.NDArray[np.float32] | None] | None = None,
+                   momenta: list[float | None] | None = None) -> None: ...
+
+# ------------------------------------------------------------------------------------------- optimizer
+def multiplicative_pass_f32(grad: npt.NDArray[np.float32], ref: npt.NDArray[np.float32],
+                            buf: npt.NDArray[np.float32] | None, out: npt.NDArray[np.float32] | None, z: float,
+                            momentum: float, weight: float, update_ref: bool, fused: bool,
+                            n_threads: int = 0) -> None: ...
 
 # ------------------------------------------------------------------------------------------ landscapes
 class Landscape1D:

@@ -197,9 +197,12 @@ HTSGD_INLINE void store_v(T* p, const V& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// The 64 variates of group g (variates 64 g, ..., 64 g + 63) into dst[0..64), plus add[0..64) if add.
-template <int M, bool kAdd>
-HTSGD_INLINE void group_f32(const LawF32& law, Key key, std::uint64_t g, float* dst, const float* add) {
+// The 64 variates of group g (variates 64 g, ..., 64 g + 63) into dst[0..64), plus add[0..64) if kAdd; with
+// kMomentum, dst[i] * momentum + that instead (torch.optim.SGD's buf.mul_(momentum).add_(noisy), rounded as
+// those two operations).
+template <int M, bool kAdd, bool kMomentum>
+HTSGD_INLINE void group_f32(const LawF32& law, Key key, std::uint64_t g, float* dst, const float* add,
+                            float momentum) {
   using vf = typename VecF<M>::f;
   using vu = typename VecF<M>::u;
   for (int sub = 0; sub < kBlocks; sub += M) {
@@ -215,43 +218,58 @@ HTSGD_INLINE void group_f32(const LawF32& law, Key key, std::uint64_t g, float* 
     for (int k = 0; k < 4; ++k) {
       const int off = k * kBlocks + sub;
       if constexpr (kAdd) z[k] = load_v<vf>(add + off) + z[k];
+      if constexpr (kMomentum) z[k] = load_v<vf>(dst + off) * momentum + z[k];
       store_v(dst + off, z[k]);
     }
   }
 }
 
-// Variates begin, ..., begin + count - 1 (begin a multiple of 64) into out, plus add[i] where add != null.
-template <int M>
-HTSGD_INLINE void fill_chunk_f32(const LawF32& law, Key key, std::uint64_t begin, std::size_t count, float* out,
-                                 const float* add) {
+template <int M, bool kMomentum>
+HTSGD_INLINE void fill_chunk_f32_as(const LawF32& law, Key key, std::uint64_t begin, std::size_t count, float* out,
+                                    const float* add, float momentum) {
   std::size_t i = 0;
   for (; i + kGroup <= count; i += kGroup) {
     const std::uint64_t g = (begin + i) / kGroup;
-    if (add) group_f32<M, true>(law, key, g, out + i, add + i);
-    else group_f32<M, false>(law, key, g, out + i, nullptr);
+    if (add) group_f32<M, true, kMomentum>(law, key, g, out + i, add + i, momentum);
+    else group_f32<M, false, kMomentum>(law, key, g, out + i, nullptr, momentum);
   }
   if (i < count) {
     alignas(64) float tmp[kGroup];
-    group_f32<M, false>(law, key, (begin + i) / kGroup, tmp, nullptr);
-    for (std::size_t j = 0; i + j < count; ++j) out[i + j] = add ? add[i + j] + tmp[j] : tmp[j];
+    group_f32<M, false, false>(law, key, (begin + i) / kGroup, tmp, nullptr, 0.0f);
+    for (std::size_t j = 0; i + j < count; ++j) {
+      const float noisy = add ? add[i + j] + tmp[j] : tmp[j];
+      out[i + j] = kMomentum ? out[i + j] * momentum + noisy : noisy;
+    }
   }
+}
+
+// Variates begin, ..., begin + count - 1 (begin a multiple of 64), plus add[i] where add != null, into out;
+// with accumulate, out[i] = out[i] * momentum + that.
+template <int M>
+HTSGD_INLINE void fill_chunk_f32(const LawF32& law, Key key, std::uint64_t begin, std::size_t count, float* out,
+                                 const float* add, bool accumulate, float momentum) {
+  if (accumulate) fill_chunk_f32_as<M, true>(law, key, begin, count, out, add, momentum);
+  else fill_chunk_f32_as<M, false>(law, key, begin, count, out, add, momentum);
 }
 
 struct FillChunkF32 {
   template <int N>  // N doubles per register: 2N floats
   static HTSGD_INLINE void run(const LawF32& law, Key key, std::uint64_t begin, std::size_t count, float* out,
-                               const float* add) {
-    fill_chunk_f32<2 * N>(law, key, begin, count, out, add);
+                               const float* add, bool accumulate, float momentum) {
+    fill_chunk_f32<2 * N>(law, key, begin, count, out, add, accumulate, momentum);
   }
 };
 #endif
 
-// One request: out[i] = variate i of (seed, counter) (+ add[i] where add is not null), i < n.
+// One request: out[i] = variate i of (seed, counter) (+ add[i] where add is not null), i < n; with
+// accumulate, out[i] = out[i] * momentum + that (a momentum buffer taking in the noisy gradient).
 struct FillTargetF32 {
   float* out;
   const float* add;
   std::size_t n;
   std::uint64_t seed, counter;
+  bool accumulate = false;
+  float momentum = 0.0f;
 };
 
 // out[i] = variate i (+ add[i]) for every target, the chunks shared by the threads; bit-identical for any
@@ -267,16 +285,29 @@ inline void fill_noise_f32_many(const NoiseLaw& noise, const std::vector<FillTar
   const auto n_chunks = static_cast<std::int64_t>(chunks.size());
   const int threads = resolve_threads(n_threads);
   if (!has_f32_kernel(noise)) {
+    // an accumulating target's variates go to a scratch array first (its out holds the momentum buffer)
+    std::vector<std::vector<float>> scratch(targets.size());
     std::vector<FillTarget<float>> plain;
-    for (const auto& t : targets) plain.push_back({t.out, t.n, t.seed, t.counter});
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      float* dst = targets[t].out;
+      if (targets[t].accumulate) {
+        scratch[t].resize(targets[t].n);
+        dst = scratch[t].data();
+      }
+      plain.push_back({dst, targets[t].n, targets[t].seed, targets[t].counter});
+    }
     fill_noise_many<float>(noise, plain, n_threads);
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (n_chunks > 8)
     for (std::int64_t c = 0; c < n_chunks; ++c) {
       const Chunk& ch = chunks[static_cast<std::size_t>(c)];
       const FillTargetF32& t = targets[ch.target];
-      if (!t.add) continue;
+      if (!t.add && !t.accumulate) continue;
+      const float* z = t.accumulate ? scratch[ch.target].data() : t.out;
       const std::size_t end = std::min(t.n, ch.begin + kFillChunk);
-      for (std::size_t i = ch.begin; i < end; ++i) t.out[i] = t.add[i] + t.out[i];
+      for (std::size_t i = ch.begin; i < end; ++i) {
+        const float noisy = t.add ? t.add[i] + z[i] : z[i];
+        t.out[i] = t.accumulate ? t.out[i] * t.momentum + noisy : noisy;
+      }
     }
     return;
   }
@@ -284,7 +315,8 @@ inline void fill_noise_f32_many(const NoiseLaw& noise, const std::vector<FillTar
   std::vector<Key> keys;
   for (const auto& t : targets) keys.push_back(derive_key(t.seed, t.counter));
 #if HTSGD_VECTOR_EXT
-  const auto kernel = isa_entry<FillChunkF32, const LawF32&, Key, std::uint64_t, std::size_t, float*, const float*>(active_isa());
+  const auto kernel = isa_entry<FillChunkF32, const LawF32&, Key, std::uint64_t, std::size_t, float*, const float*, bool,
+                                float>(active_isa());
 #endif
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (n_chunks > 8)
   for (std::int64_t c = 0; c < n_chunks; ++c) {
@@ -293,11 +325,13 @@ inline void fill_noise_f32_many(const NoiseLaw& noise, const std::vector<FillTar
     const std::size_t count = std::min(kFillChunk, t.n - ch.begin);
     const float* add = t.add ? t.add + ch.begin : nullptr;
 #if HTSGD_VECTOR_EXT
-    kernel(law, keys[ch.target], ch.begin, count, t.out + ch.begin, add);
+    kernel(law, keys[ch.target], ch.begin, count, t.out + ch.begin, add, t.accumulate, t.momentum);
 #else
     for (std::size_t i = 0; i < count; ++i) {
       const float z = variate_f32(law, keys[ch.target], ch.begin + i);
-      t.out[ch.begin + i] = add ? add[i] + z : z;
+      const float noisy = add ? add[i] + z : z;
+      float& o = t.out[ch.begin + i];
+      o = t.accumulate ? o * t.momentum + noisy : noisy;
     }
 #endif
   }

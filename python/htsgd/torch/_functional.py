@@ -141,15 +141,8 @@ def noisy_gradients(
     if noise is None or len(grads) == 0:
         return list(grads)
     if noise_mode == "additive":
-        noisy = []
-        for i, g in enumerate(grads):
-            z = out[i] if out is not None else None
-            noisy.append(z if z is not None else torch.empty_like(g, memory_format=torch.contiguous_format))
-        # sampled tensor by tensor, in order, on both paths (the C++ sampler's tensors in one call, the
-        # gradient added in the same pass where it can)
-        fill_noise_batch_(noisy, noise, alpha, noise_scale, [generator_for(generator, g.device) for g in grads],
-                          sampler, addends=grads, foreach=foreach)
-        return noisy
+        return _additive_noisy(grads, noise=noise, alpha=alpha, noise_scale=noise_scale, generator=generator,
+                               sampler=sampler, out=out, foreach=foreach)
     if noise_mode != "multiplicative":
         raise ValueError(f"Invalid noise_mode: {noise_mode!r}; expected 'additive' or 'multiplicative'")
     if reference_grads is None:
@@ -183,6 +176,28 @@ def noisy_gradients(
             noisy.append(torch.lerp(r, g, cache[key], out=out[i]))
         else:
             noisy.append(torch.lerp(r, g, cache[key]))
+    return noisy
+
+
+def _additive_noisy(grads: Sequence[Tensor], *, noise: str, alpha: float, noise_scale: float,
+                    generator: GeneratorLike | None, sampler: str, out: Sequence[Tensor | None] | None,
+                    foreach: bool, buffers: Sequence[Tensor | None] | None = None,
+                    momentum: float = 0.0) -> list[Tensor]:
+    """``g + Z`` per tensor (:func:`noisy_gradients`' additive mode). Where ``buffers[i]`` is given, that
+    momentum buffer takes in the noisy gradient instead (``buf.mul_(momentum).add_(g + Z)``, in the noise's
+    pass on the C++ float32 path) and is returned in its place; ``out[i]`` is then not used."""
+    noisy = []
+    for i, g in enumerate(grads):
+        if buffers is not None and buffers[i] is not None:
+            noisy.append(buffers[i])
+            continue
+        z = out[i] if out is not None else None
+        noisy.append(z if z is not None else torch.empty_like(g, memory_format=torch.contiguous_format))
+    momenta = None if buffers is None else [None if b is None else momentum for b in buffers]
+    # sampled tensor by tensor, in order, on both paths (the C++ sampler's tensors in one call, the
+    # gradient added in the same pass where it can)
+    fill_noise_batch_(noisy, noise, alpha, noise_scale, [generator_for(generator, g.device) for g in grads],
+                      sampler, addends=grads, foreach=foreach, momenta=momenta)
     return noisy
 
 
@@ -440,6 +455,17 @@ def heavy_tailed_directions(
             return chained_directions(params, None, grads, momentum_buffer_list,
                                       multiplicative=(reference_grads, multiplier, consumable), out=out,
                                       scratch=scratch, update_references=updates, norms=norms, **sgd)
+        if noise is not None and noise_mode == "additive" and len(grads) > 0:
+            # plain momentum: each existing buffer takes in its noisy gradient in the noise's pass (no
+            # workspace, one sweep less over memory), with SGD's bits; the rest as below
+            plain = momentum != 0 and dampening == 0 and not nesterov and weight_decay == 0 and not maximize
+            buffers = [b if b is not None and b.shape == g.shape else None
+                       for b, g in zip(momentum_buffer_list, grads, strict=True)] if plain else [None] * len(grads)
+            noisy = _additive_noisy(grads, noise=noise, alpha=alpha, noise_scale=noise_scale, generator=generator,
+                                    sampler=sampler, out=out, foreach=False, buffers=buffers, momentum=momentum)
+            return chained_directions(params, noisy.__getitem__, grads, momentum_buffer_list,
+                                      update_references=updates, norms=norms,
+                                      taken_in=[b is not None for b in buffers], **sgd)
         noisy = noisy_gradients(grads, reference_grads, noise=noise, alpha=alpha, noise_scale=noise_scale,
                                 noise_mode=noise_mode, generator=generator, multiplier=multiplier, sampler=sampler,
                                 consumable_references=consumable_references, out=out)

@@ -128,6 +128,7 @@ def chained_directions(
     scratch: Scratch | None = None,
     update_references: tuple[Sequence[Tensor | None], Sequence[bool], float] | None = None,
     norms: list[Tensor] | None = None,
+    taken_in: Sequence[bool] | None = None,
     weight_decay: float,
     momentum: float,
     dampening: float,
@@ -157,6 +158,9 @@ def chained_directions(
     norms : list, optional
         If given, the norm of each direction is appended to it (as
         :func:`htsgd.torch.truncation.tensor_norms` computes it).
+    taken_in : sequence of bool, optional
+        Where True, ``noisy_of(i)`` is the momentum buffer that has already taken in the noisy gradient
+        (``buf.mul_(momentum).add_(noisy)``, in the noise's pass): it is the direction as it is.
     """
     temporary = momentum != 0 and scratch is not None  # the noisy gradient is read by the momentum only
     largest = max((g.numel() for g in grads), default=0)
@@ -197,6 +201,12 @@ def chained_directions(
                     noisy = torch.lerp(ref, grad, cast[key], out=out[i])
                 else:
                     noisy = torch.lerp(ref, grad, cast[key])
+        elif taken_in is not None and taken_in[i]:
+            d = noisy_of(i)  # type: ignore[misc]
+            if norms is not None:
+                norms.append(tensor_norms([d])[0])
+            directions.append(d)
+            continue
         else:
             noisy = grad if noisy_of is None else noisy_of(i)
         d = single_direction(i, param, noisy, momentum_buffer_list, weight_decay=weight_decay,

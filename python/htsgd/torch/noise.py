@@ -305,19 +305,31 @@ def _core_seeds(generator: torch.Generator) -> tuple[int, int]:
     return key, counter
 
 
+def _fusable_addend(add: Tensor | None, out: Tensor) -> bool:
+    """Whether the float32 core path adds ``add`` to ``out`` in the fill's pass."""
+    return (add is not None and add.dtype == torch.float32 and add.is_cpu and add.shape == out.shape
+            and add.is_contiguous() and not add.requires_grad)
+
+
 def _fill_core_f32(outs: Sequence[Tensor], law: str, alpha: float, scale: float, seeds: Sequence[int],
-                   counters: Sequence[int], addends: Sequence[Tensor | None], n_threads: int) -> None:
+                   counters: Sequence[int], addends: Sequence[Tensor | None], n_threads: int,
+                   momenta: Sequence[float | None] | None = None) -> None:
     """The float32 path for contiguous float32/float16/bfloat16 CPU tensors: ``outs[i] = Z + addends[i]``
     (``addends[i]`` None: ``Z``). Float32 outputs are written in place (an addend that is a contiguous
     float32 tensor of the same size is added in the same pass, the bits of ``Z`` then ``add_``); float16 and
-    bfloat16 ones through a float32 scratch buffer, cast with :func:`cast_finite` and then added."""
+    bfloat16 ones through a float32 scratch buffer, cast with :func:`cast_finite` and then added. Where
+    ``momenta[i]`` is a number (a float32 out, its addend fusable or None), ``outs[i] = outs[i] * momenta[i]
+    + (Z + addends[i])`` in the same pass."""
     arrays, adds, late = [], [], []
     f32 = torch.float32
-    for out, add in zip(outs, addends, strict=True):
+    moms = list(momenta) if momenta is not None else [None] * len(outs)
+    for out, add, m in zip(outs, addends, moms, strict=True):
+        if m is not None and (out.dtype != f32 or (add is not None and not _fusable_addend(add, out))):
+            raise ValueError("a momentum buffer takes in the noise in the fill's pass only as a float32 tensor "
+                             "with a fusable addend")
         if out.dtype == f32:
             arrays.append(out.numpy())  # C-contiguous, any shape: the C++ side reads it flat
-            fused = (add is not None and add.dtype == f32 and add.is_cpu and add.shape == out.shape
-                     and add.is_contiguous() and not add.requires_grad)
+            fused = _fusable_addend(add, out)
             adds.append(add.numpy() if fused else None)
             if not fused and add is not None:
                 late.append((out, add, None))
@@ -327,7 +339,8 @@ def _fill_core_f32(outs: Sequence[Tensor], law: str, alpha: float, scale: float,
             adds.append(None)
             late.append((out, add, scratch))
     _core_fill("fill_noise_f32")(arrays, law, alpha, scale, list(seeds), list(counters), n_threads,
-                                 adds if any(a is not None for a in adds) else None)
+                                 adds if any(a is not None for a in adds) else None,
+                                 moms if any(m is not None for m in moms) else None)
     for out, add, scratch in late:
         if scratch is not None:
             out.copy_(cast_finite(scratch, out.dtype).view(out.shape))
@@ -373,7 +386,7 @@ def fill_noise_(out: Tensor, law: Law, alpha: float, scale: float, generator: to
 def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: float,
                       generators: Sequence[torch.Generator], sampler: str = "auto", *,
                       n_threads: int = 0, addends: Sequence[Tensor | None] | None = None,
-                      foreach: bool = False) -> list[Tensor]:
+                      foreach: bool = False, momenta: Sequence[float | None] | None = None) -> list[Tensor]:
     """:func:`fill_noise_` on every ``(outs[i], generators[i])``, in order, with the C++ sampler's tensors
     filled in one call (its threads then share the whole batch instead of one tensor at a time).
 
@@ -390,6 +403,11 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
         float32 addends in the same pass as the noise (the same bits as a separate ``add_``).
     foreach : bool
         Add the remaining addends with ``torch._foreach_add_`` (the same bits on CPU).
+    momenta : sequence of float or None, optional
+        Where ``momenta[i]`` is a number, ``outs[i]`` is a momentum buffer and takes in the noisy gradient:
+        ``outs[i].mul_(momenta[i]).add_(noise + addends[i])``, ``torch.optim.SGD``'s update with the same
+        bits. The core sampler does it in the fill's pass for float32 tensors (no workspace); other tensors
+        get a temporary.
 
     Returns
     -------
@@ -401,13 +419,27 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
         raise ValueError(f"Invalid generators: expected one per tensor ({len(outs)}), got {len(generators)}")
     if addends is not None and len(addends) != len(outs):
         raise ValueError(f"Invalid addends: expected one per tensor ({len(outs)}), got {len(addends)}")
+    if momenta is not None and len(momenta) != len(outs):
+        raise ValueError(f"Invalid momenta: expected one per tensor ({len(outs)}), got {len(momenta)}")
     adds = list(addends) if addends is not None else [None] * len(outs)
     many, has_f32 = _core_fill("fill_noise_many"), _core_fill("fill_noise_f32") is not None
     dtypes = _core_dtypes() if many is not None else ()
+    moms: list[float | None] = list(momenta) if momenta is not None else [None] * len(outs)
+    buffers: list[tuple[Tensor, Tensor, float]] = []  # (buffer, temporary noisy gradient, momentum)
+    fill_outs = list(outs)
+    for i, (out, add, m) in enumerate(zip(outs, adds, moms, strict=True)):
+        if m is None:
+            continue
+        in_pass = (has_f32 and many is not None and out.dtype == torch.float32 and _use_core(out, sampler, dtypes)
+                   and (add is None or _fusable_addend(add, out)))
+        if not in_pass:  # the noisy gradient into a temporary, taken in after the fills
+            fill_outs[i] = torch.empty_like(out, memory_format=torch.contiguous_format)
+            buffers.append((out, fill_outs[i], float(m)))
+            moms[i] = None
     f64: tuple[list, list, list] = ([], [], [])
-    f32: tuple[list, list, list, list] = ([], [], [], [])
+    f32: tuple[list, list, list, list, list] = ([], [], [], [], [])
     late: list[tuple[Tensor, Tensor]] = []  # (out, addend) pairs added after the fills
-    pending: list[tuple[Tensor, Tensor | None]] = []  # core tensors of one generator, seeds not drawn yet
+    pending: list[tuple[Tensor, Tensor | None, float | None]] = []  # core tensors of one generator, seeds not drawn
     pending_generator: list[torch.Generator] = []
 
     def draw_pending() -> None:
@@ -417,7 +449,7 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
             return
         seeds = torch.randint(0, _SEED_BOUND, (2 * len(pending),), generator=pending_generator[0],
                               dtype=torch.int64).tolist()
-        for j, (out, add) in enumerate(pending):
+        for j, (out, add, m) in enumerate(pending):
             key, counter = seeds[2 * j], seeds[2 * j + 1]
             if out.dtype == torch.float64 or not has_f32:
                 for lst, v in zip(f64, (out.view(-1).numpy(), key, counter), strict=True):
@@ -425,20 +457,20 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
                 if add is not None:
                     late.append((out, add))
             else:
-                for lst, v in zip(f32, (out, key, counter, add), strict=True):
+                for lst, v in zip(f32, (out, key, counter, add, m), strict=True):
                     lst.append(v)
         pending.clear()
         pending_generator.clear()
 
     checked = False
-    for out, generator, add in zip(outs, generators, adds, strict=True):
+    for out, generator, add, m in zip(fill_outs, generators, adds, moms, strict=True):
         if many is not None and _use_core(out, sampler, dtypes):
             if not checked:
                 check_law(law, alpha, scale)
                 checked = True
             if pending_generator and pending_generator[0] is not generator:
                 draw_pending()
-            pending.append((out, add))
+            pending.append((out, add, m))
             pending_generator[:] = [generator]
         else:
             draw_pending()  # the draws stay in tensor order
@@ -449,7 +481,7 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
     if f64[0]:
         many(f64[0], law, float(alpha), float(scale), f64[1], f64[2], n_threads)
     if f32[0]:
-        _fill_core_f32(f32[0], law, float(alpha), float(scale), f32[1], f32[2], f32[3], n_threads)
+        _fill_core_f32(f32[0], law, float(alpha), float(scale), f32[1], f32[2], f32[3], n_threads, f32[4])
     if foreach and late:
         groups: dict[tuple, tuple[list[Tensor], list[Tensor]]] = {}
         for out, add in late:
@@ -461,6 +493,8 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
     else:
         for out, add in late:
             out.add_(add)
+    for buf, noisy, m in buffers:
+        buf.mul_(m).add_(noisy)
     return list(outs)
 
 

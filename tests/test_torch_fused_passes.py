@@ -1,8 +1,13 @@
-"""The fused pass of the multiplicative mode (cpp/include/htsgd/multiplicative_pass.hpp) gives torch's bits.
+"""The optimizer's fused C++ passes give torch's bits on every instruction set.
 
-It replaces torch.lerp, buf.mul_(m).add_(n) and ref.lerp_(g, w) on float32 CPU tensors, so it must round as
-torch does: once per lerp where torch's CPU kernels are AVX2/AVX-512, twice where they are DEFAULT. Each pair
-of (htsgd's instruction set, torch's CPU capability) runs in a subprocess (both are chosen once per process).
+- The multiplicative mode's pass (cpp/include/htsgd/multiplicative_pass.hpp) replaces torch.lerp,
+  buf.mul_(m).add_(n) and ref.lerp_(g, w) on float32 CPU tensors, so it must round as torch does: once per
+  lerp where torch's CPU kernels are AVX2/AVX-512, twice where they are DEFAULT.
+- The additive mode's float32 fill takes the noisy gradient into the momentum buffer in its pass
+  (law_lanes_f32.hpp), as buf.mul_(m).add_(noise + g).
+
+Each pair of (htsgd's instruction set, torch's CPU capability) runs in a subprocess (both are chosen once per
+process).
 """
 import os
 import subprocess
@@ -41,6 +46,15 @@ for n in (5, 35, 1000, 200_003):
             for got, want in ((b1, want_b), (r1, want_r), (out, noisy), (r2, r), (r3, noisy)):
                 bad += int((got != want).sum())
                 checked += n
+# the additive fill with momentum: every lane width, the partial group of 64, several chunks and threads
+for n in (77, 70_001):
+    g, b = torch.randn(n, generator=gen), torch.randn(n, generator=gen)
+    noisy, want = torch.empty(n), b.clone()
+    _core.fill_noise_f32([noisy.numpy()], "pareto", 1.5, 0.3, [7], [9], 2, [g.numpy()])
+    want.mul_(0.9).add_(noisy)
+    _core.fill_noise_f32([b.numpy()], "pareto", 1.5, 0.3, [7], [9], 2, [g.numpy()], [0.9])
+    bad += int((b != want).sum())
+    checked += n
 print(torch.backends.cpu.get_cpu_capability(), fused, bad, checked)
 """
 
