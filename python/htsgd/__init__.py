@@ -17,4 +17,4 @@ __all__ = [
     "Estimate", "ExponentialCheck", "ExitProbability", "MeanExitTime", "landscapes", "theory", "truncate",
     "max_threads", "tail_index", "TailIndex",
 ]
-__version__ = "0.3.1"
+__version__ = "0.3.2"
