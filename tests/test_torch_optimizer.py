@@ -181,6 +181,19 @@ def test_foreach_matches_single_tensor(kwargs, sampler):
     assert all(torch.isfinite(p).all() for p in outs[0])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_foreach_matches_single_tensor_with_momentum_taken_in_by_the_fill(dtype):
+    # float32 CPU: from the second step the momentum buffer takes in noise + gradient in the fill's pass;
+    # float64: the workspace, then SGD's mul_ and add_. Both: the foreach path's bits
+    outs = []
+    for foreach in (False, True):
+        m = make_model(dtype=dtype)
+        opt = HeavyTailedSGD(m.parameters(), lr=0.1, seed=7, foreach=foreach, momentum=0.9, truncation=0.3)
+        outs.append(train(m, opt))
+        outs.append([opt.state[p]["momentum_buffer"].clone() for p in m.parameters()])
+    assert same(outs[0], outs[2]) and same(outs[1], outs[3])
+
+
 def test_functional_form_matches_the_class():
     m1, m2 = make_model(), make_model()
     opt = HeavyTailedSGD(m1.parameters(), lr=0.1, seed=3, truncation=0.2, momentum=0.9)

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from ._single_tensor import Scratch, chained_directions, single_direction
-from .noise import cast_finite, fill_noise_batch_, sample_scalar
+from .noise import cast_finite, fill_noise_batch_, momentum_in_pass, sample_scalar
 from .truncation import (
     Repair,
     canonical_clip,
@@ -456,10 +456,10 @@ def heavy_tailed_directions(
                                       multiplicative=(reference_grads, multiplier, consumable), out=out,
                                       scratch=scratch, update_references=updates, norms=norms, **sgd)
         if noise is not None and noise_mode == "additive" and len(grads) > 0:
-            # plain momentum: each existing buffer takes in its noisy gradient in the noise's pass (no
-            # workspace, one sweep less over memory), with SGD's bits; the rest as below
+            # plain momentum: an existing float32 CPU buffer takes in its noisy gradient in the noise's pass
+            # (no workspace, one sweep less over memory), with SGD's bits; the rest as below
             plain = momentum != 0 and dampening == 0 and not nesterov and weight_decay == 0 and not maximize
-            buffers = [b if b is not None and b.shape == g.shape else None
+            buffers = [b if b is not None and b.shape == g.shape and momentum_in_pass(b, g, sampler) else None
                        for b, g in zip(momentum_buffer_list, grads, strict=True)] if plain else [None] * len(grads)
             noisy = _additive_noisy(grads, noise=noise, alpha=alpha, noise_scale=noise_scale, generator=generator,
                                     sampler=sampler, out=out, foreach=False, buffers=buffers, momentum=momentum)

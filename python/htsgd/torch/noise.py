@@ -311,6 +311,15 @@ def _fusable_addend(add: Tensor | None, out: Tensor) -> bool:
             and add.is_contiguous() and not add.requires_grad)
 
 
+def momentum_in_pass(buf: Tensor, add: Tensor | None, sampler: str) -> bool:
+    """Whether :func:`fill_noise_batch_` takes the noisy gradient into the momentum buffer ``buf`` in the
+    float32 fill's pass (``momenta``), with no temporary: a contiguous float32 CPU buffer, the C++ float32
+    path, and an addend it adds in the same pass (or none)."""
+    return (sampler != "torch" and buf.dtype == torch.float32 and buf.is_cpu and buf.is_contiguous()
+            and _core_fill("fill_noise_f32") is not None and _core_fill("fill_noise_many") is not None
+            and (add is None or _fusable_addend(add, buf)))
+
+
 def _fill_core_f32(outs: Sequence[Tensor], law: str, alpha: float, scale: float, seeds: Sequence[int],
                    counters: Sequence[int], addends: Sequence[Tensor | None], n_threads: int,
                    momenta: Sequence[float | None] | None = None) -> None:
@@ -428,11 +437,8 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
     buffers: list[tuple[Tensor, Tensor, float]] = []  # (buffer, temporary noisy gradient, momentum)
     fill_outs = list(outs)
     for i, (out, add, m) in enumerate(zip(outs, adds, moms, strict=True)):
-        if m is None:
-            continue
-        in_pass = (has_f32 and many is not None and out.dtype == torch.float32 and _use_core(out, sampler, dtypes)
-                   and (add is None or _fusable_addend(add, out)))
-        if not in_pass:  # the noisy gradient into a temporary, taken in after the fills
+        if m is not None and not momentum_in_pass(out, add, sampler):
+            # the noisy gradient into a temporary, taken in after the fills
             fill_outs[i] = torch.empty_like(out, memory_format=torch.contiguous_format)
             buffers.append((out, fill_outs[i], float(m)))
             moms[i] = None
