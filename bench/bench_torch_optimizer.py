@@ -4,7 +4,7 @@
     python bench/bench_torch_optimizer.py --device cuda --sync-debug error --kernels   # where a GPU is available
     python bench/bench_torch_optimizer.py --threads 2 --profile   # plus a per-stage profile of one step
 
-Every optimizer uses momentum 0.9 (``--momentum``). "float64 variates (0.2.0 path)" is the additive step with
+Every optimizer uses momentum 0.9 (``--momentum``) and no weight decay (``--weight-decay``). "float64 variates (0.2.0 path)" is the additive step with
 the core sampler's float32 path hidden: float64 variates rounded to float32 and a separate add of the
 gradient, as htsgd 0.2.0 did (the "before" of the float32 path, in the same run).
 
@@ -300,6 +300,7 @@ def main() -> None:
                     help="HeavyTailedSGD's foreach (auto: its default for the device)")
     ap.add_argument("--naive", action="store_true", help="also time the obvious torch noise (slow)")
     ap.add_argument("--momentum", type=float, default=0.9, help="momentum of every optimizer (default 0.9)")
+    ap.add_argument("--weight-decay", type=float, default=0.0, help="weight decay of every optimizer (default 0)")
     ap.add_argument("--profile", action="store_true", help="also print a per-stage profile of the step")
     ap.add_argument("--sync-debug", choices=["default", "warn", "error"], default="default",
                     help="CUDA: torch.cuda.set_sync_debug_mode during every timed step ('error': a step that "
@@ -316,9 +317,10 @@ def main() -> None:
     check_results(make_params(args.tensors, min(args.numel, 20_000), args.device, seed=1), lr, b)
     print("checks passed: results equal the plain implementations")
 
-    sgd = torch.optim.SGD(ps, lr=lr, momentum=args.momentum)
+    sgd = torch.optim.SGD(ps, lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)
     foreach = {"auto": None, "true": True, "false": False}[args.foreach]
-    opts = {name: HeavyTailedSGD(ps, lr=lr, truncation=b, seed=3, foreach=foreach, momentum=args.momentum, **kw)
+    opts = {name: HeavyTailedSGD(ps, lr=lr, truncation=b, seed=3, foreach=foreach, momentum=args.momentum,
+                                 weight_decay=args.weight_decay, **kw)
             for name, kw in VARIANT_KWARGS.items()}
     if args.before:
         from bench_torch_truncation import optimizer_before  # noqa: PLC0415  (loads a commit's optimizer)
@@ -326,7 +328,8 @@ def main() -> None:
         for name in ("htsgd: multiplicative, given g_ref", "htsgd: multiplicative, EMA g_ref",
                      "htsgd: additive, C++ sampler"):
             opts[f"{args.before}: {name[7:]}"] = old(ps, lr=lr, truncation=b, seed=3, foreach=foreach,
-                                                     momentum=args.momentum, **VARIANT_KWARGS[name])
+                                                     momentum=args.momentum, weight_decay=args.weight_decay,
+                                                     **VARIANT_KWARGS[name])
     refs = [p.grad.clone() for p in ps]
     gen = torch.Generator(device=args.device).manual_seed(4)
 
@@ -374,7 +377,8 @@ def main() -> None:
 
     base = times["torch: SGD + clip_grad_norm_"]
     n = sum(p.numel() for p in ps)
-    print(f"{n / 1e6:.1f}M parameters in {len(ps)} tensors, {args.device}, float32, torch threads "
+    print(f"{n / 1e6:.1f}M parameters in {len(ps)} tensors, {args.device}, float32, momentum {args.momentum}, "
+          f"weight decay {args.weight_decay}, torch threads "
           f"{torch.get_num_threads()}, C++ sampler {'available' if tnoise.core_available() else 'missing'}, "
           f"{args.rounds} rounds")
     print(f"{'variant':46s} {'ms/step: median':>15s} {'IQR':>15s} {'best':>7s} {'x SGD+clip':>11s} {'(best)':>7s} "

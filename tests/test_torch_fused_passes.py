@@ -1,8 +1,9 @@
 """The optimizer's fused C++ passes give torch's bits on every instruction set.
 
-- The multiplicative mode's pass (cpp/include/htsgd/multiplicative_pass.hpp) replaces torch.lerp,
-  buf.mul_(m).add_(n) and ref.lerp_(g, w) on float32 CPU tensors, so it must round as torch does: once per
-  lerp where torch's CPU kernels are AVX2/AVX-512, twice where they are DEFAULT.
+- The direction pass (cpp/include/htsgd/direction_pass.hpp) replaces, on float32 CPU tensors, torch.lerp (the
+  multiplicative noisy gradient), torch.optim.SGD's direction (maximize, weight decay, momentum, dampening,
+  Nesterov) and ref.lerp_(g, w), so it must round as torch does: once per lerp and add where torch's CPU
+  kernels are AVX2/AVX-512, twice where they are DEFAULT.
 - The additive mode's float32 fill takes the noisy gradient into the momentum buffer in its pass
   (law_lanes_f32.hpp), as buf.mul_(m).add_(noise + g).
 
@@ -22,30 +23,66 @@ from htsgd import _core  # noqa: E402
 from htsgd.torch._single_tensor import _LERP_FUSED  # noqa: E402
 
 _SCRIPT = """
+import itertools
 import torch
 from htsgd import _core
 from htsgd.torch._single_tensor import _LERP_FUSED
 fused = _LERP_FUSED[torch.backends.cpu.get_cpu_capability()]
 gen = torch.Generator().manual_seed(0)
 bad = checked = 0
-# sizes: below one vector, odd tails, one thread, split over threads (> 2 * 32768)
-for n in (5, 35, 1000, 200_003):
-    # multipliers on both sides of torch's |t| < 0.5 switch, heavy ones, and the weights of the moving average
-    for z in (0.3, 0.49999997, 0.5, -0.5, -0.7, 7.3, -1e4):
-        for w in (0.1, 0.5, 0.7):
-            g, r, b = (torch.randn(n, generator=gen) * s for s in (1.0, 3.0, 1.0))
-            zt = torch.tensor(z, dtype=torch.float32)
-            noisy = torch.lerp(r, g, zt)
-            want_b, want_r = b.clone().mul_(0.9).add_(noisy), r.clone().lerp_(g, w)
-            r1, b1 = r.clone(), b.clone()  # momentum, moving-average reference
-            _core.multiplicative_pass_f32(g.numpy(), r1.numpy(), b1.numpy(), None, float(zt), 0.9, w, True, fused, 2)
-            r2, out = r.clone(), torch.empty(n)  # no momentum: the noisy gradient into a workspace
-            _core.multiplicative_pass_f32(g.numpy(), r2.numpy(), None, out.numpy(), float(zt), 0.9, w, False, fused, 2)
-            r3 = r.clone()  # no momentum, a consumed reference: in place
-            _core.multiplicative_pass_f32(g.numpy(), r3.numpy(), None, r3.numpy(), float(zt), 0.9, w, False, fused, 1)
-            for got, want in ((b1, want_b), (r1, want_r), (out, noisy), (r2, r), (r3, noisy)):
+
+
+def torch_direction(n, p, buf, wd, maximize, m, damp, nesterov):  # torch.optim.SGD's single-tensor body
+    n = n if not maximize else -n
+    if wd != 0:
+        n = n.add(p, alpha=wd)
+    if m == 0:
+        return n
+    buf.mul_(m).add_(n, alpha=1 - damp)
+    return n.add(buf, alpha=m) if nesterov else buf
+
+
+# sizes: below one vector, odd tails, several blocks, split over threads (> 2 * 32768)
+for n in (5, 35, 3000, 100_003):
+    # multipliers on both sides of torch's |t| < 0.5 switch, and heavy ones
+    for z in (0.3, 0.49999997, 0.5, -0.7, 7.3, -1e4):
+        g, r, b, p = (torch.randn(n, generator=gen) * s for s in (1.0, 3.0, 1.0, 2.0))
+        zt = torch.tensor(z, dtype=torch.float32)
+        configs = [(0.0, False, 0.9, 0.0, False), (5e-4, False, 0.9, 0.0, False), (0.01, True, 0.9, 0.1, False),
+                   (0.0, False, 0.9, 0.0, True), (1e-3, True, 0.0, 0.0, False), (0.0, False, 0.0, 0.0, False)]
+        for (wd, maximize, m, damp, nesterov), w in itertools.product(configs, (0.1, 0.7)):
+            # multiplicative, moving-average reference
+            want_b = b.clone()
+            want_d = torch_direction(torch.lerp(r, g, zt), p, want_b, wd, maximize, m, damp, nesterov)
+            want_r = r.clone().lerp_(g, w)
+            r1, b1, out = r.clone(), b.clone(), torch.empty(n)
+            direct = m == 0 or nesterov
+            _core.direction_pass_f32(g.numpy(), ref=r1.numpy(), param=p.numpy(), buf=b1.numpy() if m else None,
+                                     out=out.numpy() if direct else None, z=float(zt), weight=w, update_ref=True,
+                                     decay=wd != 0, weight_decay=wd, maximize=maximize, momentum=m,
+                                     alpha=1 - damp, nesterov=nesterov, fused=fused, n_threads=2)
+            got_d = out if direct else b1
+            pairs = [(got_d, want_d), (r1, want_r)] + ([(b1, want_b)] if m else [])
+            # additive: the noisy gradient given, the direction in place where it is not the buffer
+            noisy = torch.randn(n, generator=gen)
+            want_b = b.clone()
+            want_d = torch_direction(noisy.clone(), p, want_b, wd, maximize, m, damp, nesterov)
+            b2, v = b.clone(), noisy.clone()
+            _core.direction_pass_f32(g.numpy(), noisy=v.numpy(), param=p.numpy(), buf=b2.numpy() if m else None,
+                                     out=v.numpy() if direct else None, decay=wd != 0, weight_decay=wd,
+                                     maximize=maximize, momentum=m, alpha=1 - damp, nesterov=nesterov,
+                                     fused=fused, n_threads=1)
+            pairs += [(v if direct else b2, want_d)] + ([(b2, want_b)] if m else [])
+            for got, want in pairs:
                 bad += int((got != want).sum())
                 checked += n
+# a consumed reference without momentum: the noisy gradient in place
+for n in (35, 100_003):
+    g, r = torch.randn(n, generator=gen), torch.randn(n, generator=gen)
+    want = torch.lerp(r, g, torch.tensor(7.3))
+    _core.direction_pass_f32(g.numpy(), ref=r.numpy(), out=r.numpy(), z=7.3, fused=fused, n_threads=2)
+    bad += int((r != want).sum())
+    checked += n
 # the additive fill with momentum: every lane width, the partial group of 64, several chunks and threads
 for n in (77, 70_001):
     g, b = torch.randn(n, generator=gen), torch.randn(n, generator=gen)
@@ -72,27 +109,43 @@ def test_fused_pass_has_torchs_bits_on_every_instruction_set(capability):
 
 
 def test_the_other_rounding_would_differ():
-    # the check above has power: the form torch does not use differs in many elements
+    # the check above has power: the form torch does not use differs in many elements (lerp, and add with alpha)
     gen = torch.Generator().manual_seed(1)
-    g, r = torch.randn(10_000, generator=gen), torch.randn(10_000, generator=gen)
+    g, r, p = (torch.randn(10_000, generator=gen) for _ in range(3))
     fused = _LERP_FUSED[torch.backends.cpu.get_cpu_capability()]
     out = torch.empty(10_000)
-    _core.multiplicative_pass_f32(g.numpy(), r.clone().numpy(), None, out.numpy(), 7.3, 0.0, 0.0, False, not fused)
+    _core.direction_pass_f32(g.numpy(), ref=r.clone().numpy(), out=out.numpy(), z=7.3, fused=not fused)
     assert int((out != torch.lerp(r, g, torch.tensor(7.3))).sum()) > 1000
+    v = g.clone()
+    _core.direction_pass_f32(g.numpy(), noisy=v.numpy(), out=v.numpy(), param=p.numpy(), decay=True,
+                             weight_decay=0.9, fused=not fused)
+    assert int((v != g.add(p, alpha=0.9)).sum()) > 1000
 
 
 def test_operands_are_checked():
     g, r, b = np.zeros(10, np.float32), np.zeros(10, np.float32), np.zeros(10, np.float32)
-    kernel = _core.multiplicative_pass_f32
+    kernel = _core.direction_pass_f32
     with pytest.raises(ValueError, match="buf must be a writable C-contiguous float32 array the size of grad"):
-        kernel(g, r, np.zeros(9, np.float32), None, 1.0, 0.9, 0.1, True, True)
+        kernel(g, ref=r, buf=np.zeros(9, np.float32), momentum=0.9)
     with pytest.raises(ValueError, match="ref must be"):
-        kernel(g, r.astype(np.float64), b, None, 1.0, 0.9, 0.1, True, True)
+        kernel(g, ref=r.astype(np.float64), buf=b, momentum=0.9)
     with pytest.raises(ValueError, match="grad must be"):
-        kernel(np.zeros(20, np.float32)[::2], r, b, None, 1.0, 0.9, 0.1, True, True)
+        kernel(np.zeros(20, np.float32)[::2], ref=r, buf=b, momentum=0.9)
     frozen = np.zeros(10, np.float32)
     frozen.flags.writeable = False
     with pytest.raises(ValueError, match="out must be a writable"):
-        kernel(g, r, None, frozen, 1.0, 0.9, 0.1, False, True)
-    with pytest.raises(ValueError, match="one of buf and out"):
-        kernel(g, r, None, None, 1.0, 0.9, 0.1, False, True)
+        kernel(g, ref=r, out=frozen)
+    with pytest.raises(ValueError, match="out must be given"):
+        kernel(g, ref=r)
+    with pytest.raises(ValueError, match="out must be given"):
+        kernel(g, ref=r, buf=b, nesterov=True, momentum=0.9)
+    with pytest.raises(ValueError, match="one of ref and noisy"):
+        kernel(g, out=b)
+    with pytest.raises(ValueError, match="one of ref and noisy"):
+        kernel(g, ref=r, noisy=b, out=b)
+    with pytest.raises(ValueError, match="param must be given"):
+        kernel(g, ref=r, out=b, decay=True, weight_decay=0.1)
+    with pytest.raises(ValueError, match="out cannot be ref"):
+        kernel(g, ref=r, out=r, update_ref=True)
+    with pytest.raises(ValueError, match="update_ref needs ref"):
+        kernel(g, noisy=r, out=b, update_ref=True)

@@ -181,17 +181,27 @@ def test_foreach_matches_single_tensor(kwargs, sampler):
     assert all(torch.isfinite(p).all() for p in outs[0])
 
 
+SGD_OPTIONS = [{"momentum": 0.9}, {"momentum": 0.9, "weight_decay": 0.01}, {"momentum": 0.9, "nesterov": True},
+               {"momentum": 0.5, "dampening": 0.1, "maximize": True}, {"weight_decay": 0.05},
+               {"momentum": 0.9, "weight_decay": 1e-3, "nesterov": True, "maximize": True}]
+
+
+@pytest.mark.parametrize("mode", ["additive", "multiplicative"])
+@pytest.mark.parametrize("sgd", SGD_OPTIONS)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_foreach_matches_single_tensor_with_momentum_taken_in_by_the_fill(dtype):
-    # float32 CPU: from the second step the momentum buffer takes in noise + gradient in the fill's pass;
-    # float64: the workspace, then SGD's mul_ and add_. Both: the foreach path's bits
+def test_foreach_matches_single_tensor_for_every_sgd_option(dtype, sgd, mode):
+    # float32 CPU, single tensor: the fused C++ passes (the fill takes in plain momentum; the direction pass
+    # does the rest, and the multiplicative mode's noise and moving average); float64: torch's operations.
+    # Both: the foreach path's bits, momentum buffers and moving averages included
     outs = []
     for foreach in (False, True):
         m = make_model(dtype=dtype)
-        opt = HeavyTailedSGD(m.parameters(), lr=0.1, seed=7, foreach=foreach, momentum=0.9, truncation=0.3)
-        outs.append(train(m, opt))
-        outs.append([opt.state[p]["momentum_buffer"].clone() for p in m.parameters()])
+        opt = HeavyTailedSGD(m.parameters(), lr=0.1, seed=7, foreach=foreach, truncation=0.3, noise_mode=mode,
+                             **sgd)
+        outs.append(train(m, opt, reference=mode == "multiplicative"))
+        outs.append([t.clone() for p in m.parameters() for t in opt.state[p].values() if torch.is_tensor(t)])
     assert same(outs[0], outs[2]) and same(outs[1], outs[3])
+    assert len(outs[1]) >= 4 * (sgd.get("momentum", 0) != 0)
 
 
 def test_functional_form_matches_the_class():

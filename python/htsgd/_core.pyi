@@ -47,10 +47,13 @@ def fill_noise_f32(outs: list[npt.NDArray[np.float32]], law: str, alpha: float, 
                    momenta: list[float | None] | None = None) -> None: ...
 
 # ------------------------------------------------------------------------------------------- optimizer
-def multiplicative_pass_f32(grad: npt.NDArray[np.float32], ref: npt.NDArray[np.float32],
-                            buf: npt.NDArray[np.float32] | None, out: npt.NDArray[np.float32] | None, z: float,
-                            momentum: float, weight: float, update_ref: bool, fused: bool,
-                            n_threads: int = 0) -> None: ...
+def direction_pass_f32(grad: npt.NDArray[np.float32], *, ref: npt.NDArray[np.float32] | None = None,
+                       noisy: npt.NDArray[np.float32] | None = None, param: npt.NDArray[np.float32] | None = None,
+                       buf: npt.NDArray[np.float32] | None = None, out: npt.NDArray[np.float32] | None = None,
+                       z: float = 0.0, weight: float = 0.0, update_ref: bool = False, decay: bool = False,
+                       weight_decay: float = 0.0, maximize: bool = False, momentum: float = 0.0,
+                       alpha: float = 1.0, nesterov: bool = False, fused: bool = True,
+                       n_threads: int = 0) -> None: ...
 
 # ------------------------------------------------------------------------------------------ landscapes
 class Landscape1D:

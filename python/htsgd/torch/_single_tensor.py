@@ -12,11 +12,12 @@ memory again (``bench/bench_torch_optimizer.py --profile`` times both).
 A noisy gradient that only feeds the momentum buffer (``momentum != 0``) is written to one scratch buffer
 per device and dtype, reused for every tensor and every step, instead of a parameter-sized workspace.
 
-In the multiplicative mode a float32 CPU tensor goes through one C++ pass instead of torch's four
-operations (``htsgd._core.multiplicative_pass_f32``, cpp/include/htsgd/multiplicative_pass.hpp): noisy
-gradient, momentum and moving-average update read and write each operand once, with torch's rounding
-(its CPU kernels' form of lerp, read from ``torch.backends.cpu.get_cpu_capability()``), so the bits are
-again those of the stage-by-stage form.
+A float32 CPU tensor goes through one C++ pass instead of torch's operations
+(``htsgd._core.direction_pass_f32``, cpp/include/htsgd/direction_pass.hpp): the multiplicative noisy
+gradient, ``torch.optim.SGD``'s direction (maximize, weight decay, momentum, dampening, Nesterov) and the
+moving-average update read and write each operand once, with torch's rounding (its CPU kernels' form of
+lerp and add, read from ``torch.backends.cpu.get_cpu_capability()``), so the bits are again those of the
+stage-by-stage form. A momentum buffer's first step and the noise-free step keep torch's operations.
 """
 from __future__ import annotations
 
@@ -52,17 +53,17 @@ def single_direction(i: int, param: Tensor, grad: Tensor, momentum_buffer_list: 
     return grad
 
 
-# torch's CPU capabilities whose lerp the fused pass reproduces: True where lerp rounds once (a fused
+# torch's CPU capabilities whose lerp and add the fused pass reproduces: True where they round once (a fused
 # multiply-add), False where twice; any other capability keeps torch's own operations.
 _LERP_FUSED = {"AVX512": True, "AVX2": True, "DEFAULT": False}
 
 
 def _fused_pass():
-    """``htsgd._core.multiplicative_pass_f32`` and whether torch's lerp is fused, or None where the pass
+    """``htsgd._core.direction_pass_f32`` and whether torch's lerp and add are fused, or None where the pass
     cannot reproduce torch's bits (no core, or a CPU capability not in ``_LERP_FUSED``)."""
     try:
         from .. import _core  # noqa: PLC0415
-        kernel = _core.multiplicative_pass_f32
+        kernel = _core.direction_pass_f32
     except (ImportError, AttributeError):  # pragma: no cover - the package always ships _core
         return None
     fused = _LERP_FUSED.get(torch.backends.cpu.get_cpu_capability())
@@ -74,37 +75,50 @@ def _plain_f32(*ts: Tensor | None) -> bool:
                for t in ts)
 
 
-def _multiplicative_fused(i: int, grad: Tensor, ref: Tensor, z: Tensor, momentum_buffer_list: list[Tensor | None],
-                          *, consumable: bool, out: Callable[[], Tensor | None] | None, update_weight: float | None, momentum: float,
-                          dampening: float, weight_decay: float, nesterov: bool, maximize: bool) -> Tensor | None:
-    """The direction of tensor ``i`` in the multiplicative mode by the fused pass (module docstring), with
-    the moving-average update of ``ref`` when ``update_weight`` is given; None where the pass does not
-    apply (then torch's operations run): another dtype or device, SGD options other than plain momentum,
-    the first step of a momentum buffer. ``out``: the workspace for a noisy gradient without momentum
-    (called only then: it allocates)."""
-    if weight_decay != 0 or maximize or nesterov or dampening != 0:
-        return None
+def _array(t: Tensor | None):
+    return None if t is None else t.detach().numpy()
+
+
+def _fused_direction(i: int, param: Tensor, grad: Tensor, momentum_buffer_list: list[Tensor | None], *,
+                     ref: Tensor | None = None, z: Tensor | None = None, noisy: Tensor | None = None,
+                     consumable: bool = False, out: Callable[[], Tensor | None] | None = None,
+                     update_weight: float | None = None, weight_decay: float, momentum: float, dampening: float,
+                     nesterov: bool, maximize: bool) -> Tensor | None:
+    """The direction of tensor ``i`` by the fused pass (module docstring), from the multiplicative mode's
+    ``ref`` and ``z`` (with the moving-average update of ``ref`` when ``update_weight`` is given) or from
+    the additive mode's ``noisy`` gradient; None where the pass does not apply and torch's operations run:
+    another dtype or device, the first step of a momentum buffer, a consumed reference that is also a
+    moving average. ``out``: a workspace for a direction that is not the momentum buffer (called only then:
+    it allocates)."""
     buf = momentum_buffer_list[i] if momentum != 0 else None
-    if momentum != 0 and buf is None:
+    if (momentum != 0 and buf is None) or (update_weight is not None and consumable):
         return None
-    if not _plain_f32(grad, ref) or (buf is not None and not _plain_f32(buf)) or ref.shape != grad.shape:
+    source = ref if ref is not None else noisy
+    if source is None or source.shape != grad.shape or not _plain_f32(grad, source):
         return None
-    if update_weight is not None and consumable:
-        return None  # never asked for (a consumed reference is not a moving average)
+    if buf is not None and (buf.shape != grad.shape or not _plain_f32(buf)):
+        return None
+    if weight_decay != 0 and (param.shape != grad.shape or not _plain_f32(param)):
+        return None
     found = _fused_pass()
     if found is None:
         return None
     kernel, fused = found
     target = None
-    if buf is None:  # the noisy gradient is the direction: where torch's operations would put it
-        workspace = out() if out is not None and not consumable else None
-        target = ref if consumable else workspace if workspace is not None and _plain_f32(workspace) \
-            else torch.empty_like(grad)
-    kernel(grad.detach().numpy(), ref.detach().numpy(), None if buf is None else buf.detach().numpy(),
-           None if target is None else target.detach().numpy(), float(z), float(momentum),
-           0.0 if update_weight is None else float(update_weight), update_weight is not None, fused,
-           torch.get_num_threads())
-    return buf if buf is not None else target
+    if buf is None or nesterov:  # the direction is not the buffer: where torch's operations would not alias
+        if noisy is not None:
+            target = noisy  # the additive workspace (never the gradient: the caller sees to it)
+        elif consumable:
+            target = ref
+        else:
+            workspace = out() if out is not None else None
+            target = workspace if workspace is not None and _plain_f32(workspace) else torch.empty_like(grad)
+    kernel(_array(grad), ref=_array(ref), noisy=_array(noisy), param=_array(param) if weight_decay != 0 else None,
+           buf=_array(buf), out=_array(target), z=0.0 if z is None else float(z),
+           weight=0.0 if update_weight is None else float(update_weight), update_ref=update_weight is not None,
+           decay=weight_decay != 0, weight_decay=float(weight_decay), maximize=maximize, momentum=float(momentum),
+           alpha=float(1 - dampening), nesterov=nesterov, fused=fused, n_threads=torch.get_num_threads())
+    return target if target is not None else buf
 
 
 def _scratch_like(scratch: Scratch, t: Tensor, numel: int) -> Tensor:
@@ -162,6 +176,8 @@ def chained_directions(
         Where True, ``noisy_of(i)`` is the momentum buffer that has already taken in the noisy gradient
         (``buf.mul_(momentum).add_(noisy)``, in the noise's pass): it is the direction as it is.
     """
+    sgd = {"weight_decay": weight_decay, "momentum": momentum, "dampening": dampening, "nesterov": nesterov,
+           "maximize": maximize}
     temporary = momentum != 0 and scratch is not None  # the noisy gradient is read by the momentum only
     largest = max((g.numel() for g in grads), default=0)
     cast: dict[tuple, Tensor] = {}
@@ -176,12 +192,11 @@ def chained_directions(
                 key = (grad.device, grad.dtype)
                 if key not in cast:
                     cast[key] = cast_finite(z.to(grad.device), grad.dtype)
-                fused = _multiplicative_fused(
-                    i, grad, ref, cast[key], momentum_buffer_list, consumable=consumable[i],
+                fused = _fused_direction(
+                    i, param, grad, momentum_buffer_list, ref=ref, z=cast[key], consumable=consumable[i],
                     out=(lambda: out[i]) if out is not None else None,  # type: ignore[index,misc]
                     update_weight=update_references[2] if update else None,  # type: ignore[index]
-                    momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
-                    maximize=maximize)
+                    **sgd)
             if fused is not None:
                 if norms is not None:
                     norms.append(tensor_norms([fused])[0])
@@ -209,6 +224,13 @@ def chained_directions(
             continue
         else:
             noisy = grad if noisy_of is None else noisy_of(i)
+            if noisy is not grad and (momentum != 0 or weight_decay != 0 or maximize):  # additive noise
+                fused = _fused_direction(i, param, grad, momentum_buffer_list, noisy=noisy, **sgd)
+                if fused is not None:
+                    if norms is not None:
+                        norms.append(tensor_norms([fused])[0])
+                    directions.append(fused)
+                    continue
         d = single_direction(i, param, noisy, momentum_buffer_list, weight_decay=weight_decay,
                              momentum=momentum, dampening=dampening, nesterov=nesterov, maximize=maximize)
         if update:
