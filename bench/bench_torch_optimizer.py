@@ -392,6 +392,13 @@ def main() -> None:
               f"{ratio:11.2f} {min(ts) / min(base):7.2f} {cpu_ratio:7.2f}")
     print("x SGD+clip: median over rounds of the ratio within a round; (best): ratio of the best times; (CPU):"
           " ratio of the median process CPU times (all threads; less sensitive to a shared machine)")
+    spread = statistics.median(base) / min(base)
+    if spread > 1.3:
+        # seen on the project's 2-core VM in pure torch processes too: some processes run torch's in-place
+        # elementwise operations on these tensors about 2x slower throughout (clip_grad_norm_'s mul_,
+        # SGD's mul_/add_), their read-only norms not
+        print(f"warning: the SGD + clip baseline's median is {spread:.2f}x its best time: it ran slow in most "
+              "rounds, so the medians understate every ratio; compare the (best) column or run again")
     if args.sync_debug != "default" and args.device.startswith("cuda"):
         print(f"every timed step ran under torch.cuda.set_sync_debug_mode({args.sync_debug!r})")
     if args.kernels and args.device.startswith("cuda"):

@@ -55,18 +55,22 @@ def rare_event(threads: int, repeat: int, timeout: float = 300) -> tuple[int, st
 
 def torch_optimizer(rounds: int, timeout: float = 300) -> tuple[int, str, list[tuple]]:
     """Run bench_torch_optimizer.py; its exit status (0 when torch is missing: skipped), output and rows (name,
-    median ratio to SGD + clip, None, goal, direction) for every additive (except the pure-torch sampler) and
-    multiplicative variant of its table."""
+    median ratio to SGD + clip, or the ratio of best times where the baseline ran slow, None, goal, direction)
+    for every additive (except the pure-torch sampler) and multiplicative variant of its table."""
     rc, out = _run("bench_torch_optimizer.py", ["--rounds", str(rounds)], timeout)
     rows = []
+    # a baseline that ran slow in most rounds (its warning line) makes the medians understate: then the ratio
+    # of the best times is the figure
+    slow_baseline = "warning: the SGD + clip baseline" in out
     for ln in out.splitlines():
         name = ln[:38].strip()
         if not name.startswith("htsgd:") or "torch sampler" in name or "float64 variates" in name:  # references
             continue
         kind = next((k for k in TORCH_GOALS if k in name), None)
         numbers = re.findall(r"(?<![\w.])-?\d+\.\d+", ln[38:])
-        if kind and len(numbers) >= 2:
-            rows.append((f"torch {name[7:]} / SGD+clip", float(numbers[-3]), None, TORCH_GOALS[kind], "<="))
+        if kind and len(numbers) >= 3:
+            label = f"torch {name[7:]} / SGD+clip" + (" (best)" if slow_baseline else "")
+            rows.append((label, float(numbers[-2 if slow_baseline else -3]), None, TORCH_GOALS[kind], "<="))
     if skipped(out):
         return 0, "torch is not installed: skipped (pip install 'htsgd[torch]')", rows
     if rc != 0 or not rows:
