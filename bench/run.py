@@ -293,7 +293,8 @@ def summary(rep: Report, load_before: float) -> None:
           f"CPU time it used, the steadier figure on a shared machine). Load average {load_before:.2f} before "
           f"the run, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs).")
     print("  (ratios: htsgd over the other; seconds: wall-clock, and CPU seconds per thread)")
-    print(f"  {'ratio':<46s} {'wall':>8s} {'per CPU-s':>10s}  {'goal':>8s}")
+    width = max([46] + [len(row[0]) for row in rep.rows])
+    print(f"  {'ratio':<{width}s} {'wall':>8s} {'per CPU-s':>10s}  {'goal':>8s}")
     for name, wall, cpu, goal, how in rep.rows:
         def verdict(v):
             if v is None or goal is None:
@@ -303,7 +304,7 @@ def summary(rep: Report, load_before: float) -> None:
         c = "" if cpu is None else f"{cpu:.2f}"
         g = "" if goal is None else f"{how} {goal:g}"
         flags = "/".join(v for v in (verdict(wall), verdict(cpu)) if v)
-        print(f"  {name:<46s} {w:>8s} {c:>10s}  {g:>8s}  {flags}")
+        print(f"  {name:<{width}s} {w:>8s} {c:>10s}  {g:>8s}  {flags}")
     print("\nresult checks:", "passed" if rep.ok else "FAILED")
 
 
