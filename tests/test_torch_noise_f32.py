@@ -254,6 +254,10 @@ def test_momentum_buffers_take_in_the_noisy_gradient_with_sgds_bits(law):
         assert torch.equal(ga.get_state(), gb.get_state())
     with pytest.raises(ValueError, match="Invalid momenta"):
         tn.fill_noise_batch_(bufs, law, 1.5, 0.3, [gb] * len(bufs), momenta=[0.9])
+    with pytest.raises(TypeError, match="Invalid momenta: expected a real number"):
+        tn.fill_noise_batch_(bufs, law, 1.5, 0.3, [gb] * len(bufs), momenta=["0.9"] * len(bufs))
+    with pytest.raises(ValueError, match="Invalid momenta"):
+        tn.fill_noise_batch_(bufs, law, 1.5, 0.3, [gb] * len(bufs), momenta=[math.nan] * len(bufs))
 
 
 def test_one_randint_per_run_of_tensors_draws_what_one_per_tensor_draws():

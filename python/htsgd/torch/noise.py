@@ -433,7 +433,9 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
     adds = list(addends) if addends is not None else [None] * len(outs)
     many, has_f32 = _core_fill("fill_noise_many"), _core_fill("fill_noise_f32") is not None
     dtypes = _core_dtypes() if many is not None else ()
-    moms: list[float | None] = list(momenta) if momenta is not None else [None] * len(outs)
+    moms: list[float | None] = [None if m is None else check_interval("momenta", m, -math.inf, math.inf,
+                                                                      lo_open=True, hi_open=True)
+                                for m in momenta] if momenta is not None else [None] * len(outs)
     buffers: list[tuple[Tensor, Tensor, float]] = []  # (buffer, temporary noisy gradient, momentum)
     fill_outs = list(outs)
     for i, (out, add, m) in enumerate(zip(outs, adds, moms, strict=True)):
