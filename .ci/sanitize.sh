@@ -36,7 +36,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export PYTHONPATH="$build/pkg:$top"
 export HYPOTHESIS_PROFILE=ci
 # The tests whose code runs in C++ (engine, every ISA's kernels through the digests, lanes, exits,
-# truncation, workers, Ctrl-C), the matrix (each case in a child process: a finding is a crash there; it
+# truncation, workers, Ctrl-C, the optimizer's passes), the matrix (each case in a child process: a finding is a crash there; it
 # covers the rare-event paths too) and the fuzz. The statistical tests (noise laws, rare events,
 # reproductions) and torch add run time under ASan (3-5x), not C++ paths.
 "$py" -c "import htsgd, sys; assert htsgd._core.__file__.startswith('$build'), htsgd._core.__file__"
@@ -44,6 +44,7 @@ tests=(tests/test_truncation.py tests/test_dynamics.py tests/test_exit_times.py 
        tests/test_noise_kernels.py tests/test_landscapes.py tests/test_workers.py tests/test_interrupt.py
        tests/test_vecmath.py tests/test_digests.py tests/test_hostile_truncation.py tests/test_hostile_matrix.py
        tests/test_fuzz_simulator.py tests/test_boundary.py tests/test_landscape_periodic.py
+       tests/test_optimizer_kernels.py
        tests/test_rare_event.py::test_rare_event_lanes_equal_the_scalar_path
        tests/test_rare_event.py::test_crude_samples_are_exit_times_particles_bit_for_bit
        tests/test_rare_event.py::test_bit_identical_for_any_thread_count_and_batch_schedule)

@@ -8,13 +8,13 @@
   (law_lanes_f32.hpp), as buf.mul_(m).add_(noise + g).
 
 Each pair of (htsgd's instruction set, torch's CPU capability) runs in a subprocess (both are chosen once per
-process).
+process). The kernels' checks that need no torch (operands, thread independence) are
+tests/test_optimizer_kernels.py.
 """
 import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -23,7 +23,6 @@ from htsgd import _core  # noqa: E402
 from htsgd.torch._single_tensor import _LERP_FUSED  # noqa: E402
 
 _SCRIPT = """
-import itertools
 import torch
 from htsgd import _core
 from htsgd.torch._single_tensor import _LERP_FUSED
@@ -45,12 +44,13 @@ def torch_direction(n, p, buf, wd, maximize, m, damp, nesterov):  # torch.optim.
 # sizes: below one vector, odd tails, several blocks, split over threads (> 2 * 32768)
 for n in (5, 35, 3000, 100_003):
     # multipliers on both sides of torch's |t| < 0.5 switch, and heavy ones
-    for z in (0.3, 0.49999997, 0.5, -0.7, 7.3, -1e4):
+    for z in (0.3, 0.49999997, 0.5, -0.7, 7.3, -1e4) if n < 10**4 else (0.49999997, -0.7):
         g, r, b, p = (torch.randn(n, generator=gen) * s for s in (1.0, 3.0, 1.0, 2.0))
         zt = torch.tensor(z, dtype=torch.float32)
         configs = [(0.0, False, 0.9, 0.0, False), (5e-4, False, 0.9, 0.0, False), (0.01, True, 0.9, 0.1, False),
                    (0.0, False, 0.9, 0.0, True), (1e-3, True, 0.0, 0.0, False), (0.0, False, 0.0, 0.0, False)]
-        for (wd, maximize, m, damp, nesterov), w in itertools.product(configs, (0.1, 0.7)):
+        for k, (wd, maximize, m, damp, nesterov) in enumerate(configs):
+            w = (0.1, 0.7)[k % 2]  # the moving average's weight on both sides of 0.5
             # multiplicative, moving-average reference
             want_b = b.clone()
             want_d = torch_direction(torch.lerp(r, g, zt), p, want_b, wd, maximize, m, damp, nesterov)
@@ -105,7 +105,7 @@ def test_fused_pass_has_torchs_bits_on_every_instruction_set(capability):
         res = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, check=True)
         cap, fused, bad, checked = res.stdout.split()
         assert cap in _LERP_FUSED and (capability == "native" or cap == "DEFAULT"), res.stdout
-        assert int(checked) > 10**7 and int(bad) == 0, (isa, res.stdout)
+        assert int(checked) > 5 * 10**6 and int(bad) == 0, (isa, res.stdout)
 
 
 def test_the_other_rounding_would_differ():
@@ -120,32 +120,3 @@ def test_the_other_rounding_would_differ():
     _core.direction_pass_f32(g.numpy(), noisy=v.numpy(), out=v.numpy(), param=p.numpy(), decay=True,
                              weight_decay=0.9, fused=not fused)
     assert int((v != g.add(p, alpha=0.9)).sum()) > 1000
-
-
-def test_operands_are_checked():
-    g, r, b = np.zeros(10, np.float32), np.zeros(10, np.float32), np.zeros(10, np.float32)
-    kernel = _core.direction_pass_f32
-    with pytest.raises(ValueError, match="buf must be a writable C-contiguous float32 array the size of grad"):
-        kernel(g, ref=r, buf=np.zeros(9, np.float32), momentum=0.9)
-    with pytest.raises(ValueError, match="ref must be"):
-        kernel(g, ref=r.astype(np.float64), buf=b, momentum=0.9)
-    with pytest.raises(ValueError, match="grad must be"):
-        kernel(np.zeros(20, np.float32)[::2], ref=r, buf=b, momentum=0.9)
-    frozen = np.zeros(10, np.float32)
-    frozen.flags.writeable = False
-    with pytest.raises(ValueError, match="out must be a writable"):
-        kernel(g, ref=r, out=frozen)
-    with pytest.raises(ValueError, match="out must be given"):
-        kernel(g, ref=r)
-    with pytest.raises(ValueError, match="out must be given"):
-        kernel(g, ref=r, buf=b, nesterov=True, momentum=0.9)
-    with pytest.raises(ValueError, match="one of ref and noisy"):
-        kernel(g, out=b)
-    with pytest.raises(ValueError, match="one of ref and noisy"):
-        kernel(g, ref=r, noisy=b, out=b)
-    with pytest.raises(ValueError, match="param must be given"):
-        kernel(g, ref=r, out=b, decay=True, weight_decay=0.1)
-    with pytest.raises(ValueError, match="out cannot be ref"):
-        kernel(g, ref=r, out=r, update_ref=True)
-    with pytest.raises(ValueError, match="update_ref needs ref"):
-        kernel(g, noisy=r, out=b, update_ref=True)
