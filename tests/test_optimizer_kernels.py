@@ -92,6 +92,21 @@ def test_fill_with_momenta_is_fill_then_momentum(law):
         assert np.array_equal(got, b * F(0.9) + noisy)
 
 
+@pytest.mark.parametrize("law", ["pareto", "stable"])
+def test_fill_with_sgd_options_is_fill_then_sgds_update(law):
+    # weight decay, dampening, maximize: the fill's pass applies SGD's whole update (two-rounding form here)
+    for n in (77, 70_001):
+        rng = np.random.default_rng(n + 2)
+        g, b, p = (rng.standard_normal(n).astype(F) for _ in range(3))
+        noisy = np.empty(n, F)
+        _core.fill_noise_f32([noisy], law, 1.5, 0.3, [7], [9], 2, [g])
+        _, want = sgd_direction(noisy, p, b, 0.01, True, 0.9, 0.1, False)
+        got = b.copy()
+        _core.fill_noise_f32([got], law, 1.5, 0.3, [7], [9], 2, [g], [0.9], params=[p], decay=True,
+                             weight_decay=0.01, maximize=True, one_minus_dampening=0.9, fused=False)
+        assert np.array_equal(got, want)
+
+
 def test_operands_are_checked():
     g, r, b = np.zeros(10, F), np.zeros(10, F), np.zeros(10, F)
     kernel = _core.direction_pass_f32
@@ -124,3 +139,11 @@ def test_operands_are_checked():
         _core.fill_noise_f32([out], "pareto", 1.5, 1.0, [1], [2], 0, None, [0.9, 0.9])
     with pytest.raises(ValueError, match="its own addend"):
         _core.fill_noise_f32([out], "pareto", 1.5, 1.0, [1], [2], 0, [out], [0.9])
+    with pytest.raises(ValueError, match="weight decay needs params"):
+        _core.fill_noise_f32([out], "pareto", 1.5, 1.0, [1], [2], 0, None, [0.9], decay=True, weight_decay=0.1)
+    with pytest.raises(ValueError, match="every param must be"):
+        _core.fill_noise_f32([out], "pareto", 1.5, 1.0, [1], [2], 0, None, [0.9], params=[np.zeros(9, F)],
+                             decay=True, weight_decay=0.1)
+    with pytest.raises(ValueError, match="every momentum must be the same"):
+        _core.fill_noise_f32([out, out.copy()], "pareto", 1.5, 1.0, [1, 2], [2, 3], 0, None, [0.9, 0.5],
+                             maximize=True)

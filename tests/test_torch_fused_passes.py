@@ -92,6 +92,16 @@ for n in (77, 70_001):
     _core.fill_noise_f32([b.numpy()], "pareto", 1.5, 0.3, [7], [9], 2, [g.numpy()], [0.9])
     bad += int((b != want).sum())
     checked += n
+    # with SGD's other options (weight decay, dampening, maximize): its whole update of the buffer
+    for law in ("pareto", "stable"):
+        p, b = torch.randn(n, generator=gen), torch.randn(n, generator=gen)
+        _core.fill_noise_f32([noisy.numpy()], law, 1.5, 0.3, [7], [9], 2, [g.numpy()])
+        want = b.clone()
+        torch_direction(noisy, p, want, 0.01, True, 0.9, 0.1, False)
+        _core.fill_noise_f32([b.numpy()], law, 1.5, 0.3, [7], [9], 2, [g.numpy()], [0.9], params=[p.numpy()],
+                             decay=True, weight_decay=0.01, maximize=True, one_minus_dampening=1 - 0.1, fused=fused)
+        bad += int((b != want).sum())
+        checked += n
 print(torch.backends.cpu.get_cpu_capability(), fused, bad, checked)
 """
 

@@ -85,7 +85,8 @@ void fill_many(const py::list& outs, const std::string& law_name, double alpha, 
 // where momenta[i] is not None, outs[i] = outs[i] * momenta[i] + that instead (outs[i] a momentum buffer).
 void fill_many_f32(const py::list& outs, const std::string& law_name, double alpha, double scale,
                    const std::vector<std::uint64_t>& seeds, const std::vector<std::uint64_t>& counters, int n_threads,
-                   const py::object& addends, const py::object& momenta) {
+                   const py::object& addends, const py::object& momenta, const py::object& params, bool decay,
+                   float weight_decay, bool maximize, float dampening_alpha, bool fused) {
   if (seeds.size() != outs.size() || counters.size() != outs.size())
     throw std::invalid_argument("outs, seeds and counters must have the same length");
   py::list adds, moms;
@@ -97,6 +98,17 @@ void fill_many_f32(const py::list& outs, const std::string& law_name, double alp
     moms = py::cast<py::list>(momenta);
     if (moms.size() != outs.size()) throw std::invalid_argument("momenta must have one entry (or None) per out");
   }
+  // SGD's whole update of the buffers (not just out * momentum + noisy) where an option asks for it
+  const bool general = decay || maximize || dampening_alpha != 1.0f;
+  py::list prms;
+  if (decay) {
+    if (params.is_none()) throw std::invalid_argument("weight decay needs params");
+    prms = py::cast<py::list>(params);
+    if (prms.size() != outs.size()) throw std::invalid_argument("params must have one entry (or None) per out");
+  }
+  DirectionPass sgd;
+  sgd.decay = decay, sgd.weight_decay = weight_decay, sgd.maximize = maximize, sgd.alpha = dampening_alpha;
+  sgd.fused = fused;
   const NoiseLaw law = noise_law_from_name(law_name, alpha, scale);
   std::vector<f32::FillTargetF32> targets;
   std::vector<py::array> keep;  // the arrays stay referenced while the GIL is released
@@ -120,6 +132,20 @@ void fill_many_f32(const py::list& outs, const std::string& law_name, double alp
       if (add == targets.back().out) throw std::invalid_argument("an accumulating out cannot be its own addend");
       targets.back().accumulate = true;
       targets.back().momentum = py::cast<float>(moms[i]);
+      if (general) {
+        if (sgd.momentum != 0.0f && sgd.momentum != targets.back().momentum)
+          throw std::invalid_argument("with SGD options every momentum must be the same");
+        sgd.momentum = targets.back().momentum;
+        targets.back().sgd = &sgd;
+        if (decay) {
+          auto p = py::cast<py::array>(prms[i]);
+          if (!(p.flags() & py::array::c_style) || !p.dtype().is(py::dtype::of<float>()) ||
+              static_cast<std::size_t>(p.size()) != n)
+            throw std::invalid_argument("every param must be a C-contiguous float32 array the size of its out");
+          targets.back().param = static_cast<const float*>(p.data());
+          keep.push_back(p);
+        }
+      }
     }
     keep.push_back(a);
     total += n;
@@ -196,11 +222,15 @@ void register_noise(py::module_& m, py::module_& testing) {
 
   m.def("fill_noise_f32", &fill_many_f32, py::arg("outs"), py::arg("law"), py::arg("alpha"), py::arg("scale"),
         py::arg("seeds"), py::arg("counters"), py::arg("n_threads") = 0, py::arg("addends") = py::none(),
-        py::arg("momenta") = py::none(),
+        py::arg("momenta") = py::none(), py::kw_only(), py::arg("params") = py::none(), py::arg("decay") = false,
+        py::arg("weight_decay") = 0.0f, py::arg("maximize") = false, py::arg("one_minus_dampening") = 1.0f,
+        py::arg("fused") = true,
         "The float32 path: outs[i] (float32) = float32 variates of (seeds[i], counters[i]) plus addends[i] (a "
         "float32 array or None), for every i in one call; pareto and gaussian are computed in float32, "
         "student_t and stable are float64 variates rounded. Where momenta[i] is a number, outs[i] = "
-        "outs[i] * momenta[i] + (variates + addends[i]) instead, rounded as torch's mul_ then add_.");
+        "outs[i] * momenta[i] + (variates + addends[i]) instead, rounded as torch's mul_ then add_; with "
+        "decay (params[i], weight_decay), maximize or one_minus_dampening != 1, torch.optim.SGD's whole update "
+        "of outs[i] from that noisy gradient (direction_pass_f32's rounding, `fused`).");
   testing.def("eval_kernel_f32", &eval_kernel_f32, py::arg("name"), py::arg("x"),
               "A float32 kernel of the float32 noise path (log, expm1, sinpi, cospi) elementwise on a 1-D array.");
   testing.def(

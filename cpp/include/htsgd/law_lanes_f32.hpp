@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "htsgd/direction_pass.hpp"
 #include "htsgd/noise.hpp"
 #include "htsgd/parallel.hpp"
 #include "htsgd/philox.hpp"
@@ -243,20 +244,44 @@ HTSGD_INLINE void fill_chunk_f32_as(const LawF32& law, Key key, std::uint64_t be
   }
 }
 
+// The same with torch.optim.SGD's whole update of the buffer `out` (weight decay with `param`, dampening,
+// maximize: `sgd`, direction_pass.hpp's momentum loop), one group of 64 noisy gradients at a time in L1.
+template <int M>
+HTSGD_INLINE void fill_chunk_f32_sgd(const LawF32& law, Key key, std::uint64_t begin, std::size_t count, float* out,
+                                     const float* add, const float* param, const DirectionPass& sgd) {
+  for (std::size_t i = 0; i < count; i += kGroup) {
+    const std::size_t len = std::min<std::size_t>(kGroup, count - i);
+    alignas(64) float noisy[kGroup];
+    if (add && len == kGroup) {
+      group_f32<M, true, false>(law, key, (begin + i) / kGroup, noisy, add + i, 0.0f);
+    } else {
+      group_f32<M, false, false>(law, key, (begin + i) / kGroup, noisy, nullptr, 0.0f);
+      if (add)
+        for (std::size_t j = 0; j < len; ++j) noisy[j] = add[i + j] + noisy[j];
+    }
+    DirectionPass p = sgd;
+    p.noisy = noisy, p.buf = out + i, p.param = param ? param + i : nullptr, p.ref = nullptr, p.out = nullptr;
+    ::htsgd::detail::DirectionRange::run<M / 2>(&p, 0, len);
+  }
+}
+
 // Variates begin, ..., begin + count - 1 (begin a multiple of 64), plus add[i] where add != null, into out;
-// with accumulate, out[i] = out[i] * momentum + that.
+// with accumulate, out[i] = out[i] * momentum + that, or SGD's update of out[i] from it when `sgd` is given.
 template <int M>
 HTSGD_INLINE void fill_chunk_f32(const LawF32& law, Key key, std::uint64_t begin, std::size_t count, float* out,
-                                 const float* add, bool accumulate, float momentum) {
-  if (accumulate) fill_chunk_f32_as<M, true>(law, key, begin, count, out, add, momentum);
+                                 const float* add, bool accumulate, float momentum, const float* param,
+                                 const DirectionPass* sgd) {
+  if (accumulate && sgd) fill_chunk_f32_sgd<M>(law, key, begin, count, out, add, param, *sgd);
+  else if (accumulate) fill_chunk_f32_as<M, true>(law, key, begin, count, out, add, momentum);
   else fill_chunk_f32_as<M, false>(law, key, begin, count, out, add, momentum);
 }
 
 struct FillChunkF32 {
   template <int N>  // N doubles per register: 2N floats
   static HTSGD_INLINE void run(const LawF32& law, Key key, std::uint64_t begin, std::size_t count, float* out,
-                               const float* add, bool accumulate, float momentum) {
-    fill_chunk_f32<2 * N>(law, key, begin, count, out, add, accumulate, momentum);
+                               const float* add, bool accumulate, float momentum, const float* param,
+                               const DirectionPass* sgd) {
+    fill_chunk_f32<2 * N>(law, key, begin, count, out, add, accumulate, momentum, param, sgd);
   }
 };
 #endif
@@ -270,6 +295,8 @@ struct FillTargetF32 {
   std::uint64_t seed, counter;
   bool accumulate = false;
   float momentum = 0.0f;
+  const float* param = nullptr;      // with sgd: the parameter, for weight decay
+  const DirectionPass* sgd = nullptr;  // with accumulate: SGD's whole update instead of out * momentum + that
 };
 
 // out[i] = variate i (+ add[i]) for every target, the chunks shared by the threads; bit-identical for any
@@ -304,6 +331,16 @@ inline void fill_noise_f32_many(const NoiseLaw& noise, const std::vector<FillTar
       if (!t.add && !t.accumulate) continue;
       const float* z = t.accumulate ? scratch[ch.target].data() : t.out;
       const std::size_t end = std::min(t.n, ch.begin + kFillChunk);
+      if (t.accumulate && t.sgd) {  // the noisy gradient in the scratch array, then SGD's update
+        float* v = scratch[ch.target].data();
+        if (t.add)
+          for (std::size_t i = ch.begin; i < end; ++i) v[i] = t.add[i] + v[i];
+        DirectionPass p = *t.sgd;
+        p.noisy = v + ch.begin, p.buf = t.out + ch.begin, p.param = t.param ? t.param + ch.begin : nullptr;
+        p.ref = nullptr, p.out = nullptr, p.n = end - ch.begin;
+        direction_pass(p, 1);
+        continue;
+      }
       for (std::size_t i = ch.begin; i < end; ++i) {
         const float noisy = t.add ? t.add[i] + z[i] : z[i];
         t.out[i] = t.accumulate ? t.out[i] * t.momentum + noisy : noisy;
@@ -316,7 +353,7 @@ inline void fill_noise_f32_many(const NoiseLaw& noise, const std::vector<FillTar
   for (const auto& t : targets) keys.push_back(derive_key(t.seed, t.counter));
 #if HTSGD_VECTOR_EXT
   const auto kernel = isa_entry<FillChunkF32, const LawF32&, Key, std::uint64_t, std::size_t, float*, const float*, bool,
-                                float>(active_isa());
+                                float, const float*, const DirectionPass*>(active_isa());
 #endif
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads) if (n_chunks > 8)
   for (std::int64_t c = 0; c < n_chunks; ++c) {
@@ -325,13 +362,21 @@ inline void fill_noise_f32_many(const NoiseLaw& noise, const std::vector<FillTar
     const std::size_t count = std::min(kFillChunk, t.n - ch.begin);
     const float* add = t.add ? t.add + ch.begin : nullptr;
 #if HTSGD_VECTOR_EXT
-    kernel(law, keys[ch.target], ch.begin, count, t.out + ch.begin, add, t.accumulate, t.momentum);
+    kernel(law, keys[ch.target], ch.begin, count, t.out + ch.begin, add, t.accumulate, t.momentum,
+           t.param ? t.param + ch.begin : nullptr, t.sgd);
 #else
+    std::vector<float> noisy(count);
     for (std::size_t i = 0; i < count; ++i) {
       const float z = variate_f32(law, keys[ch.target], ch.begin + i);
-      const float noisy = add ? add[i] + z : z;
+      noisy[i] = add ? add[i] + z : z;
       float& o = t.out[ch.begin + i];
-      o = t.accumulate ? o * t.momentum + noisy : noisy;
+      if (!t.sgd) o = t.accumulate ? o * t.momentum + noisy[i] : noisy[i];
+    }
+    if (t.accumulate && t.sgd) {
+      DirectionPass p = *t.sgd;
+      p.noisy = noisy.data(), p.buf = t.out + ch.begin, p.param = t.param ? t.param + ch.begin : nullptr;
+      p.ref = nullptr, p.out = nullptr, p.n = count;
+      direction_pass(p, 1);
     }
 #endif
   }

@@ -27,8 +27,8 @@ from typing import NamedTuple, Union
 import torch
 from torch import Tensor
 
-from ._single_tensor import Scratch, chained_directions, single_direction
-from .noise import cast_finite, fill_noise_batch_, momentum_in_pass, sample_scalar
+from ._single_tensor import Scratch, _fused_pass, chained_directions, single_direction
+from .noise import _fill_batch, _TakeIn, cast_finite, fill_noise_batch_, momentum_in_pass, sample_scalar
 from .truncation import (
     Repair,
     canonical_clip,
@@ -182,10 +182,11 @@ def noisy_gradients(
 def _additive_noisy(grads: Sequence[Tensor], *, noise: str, alpha: float, noise_scale: float,
                     generator: GeneratorLike | None, sampler: str, out: Sequence[Tensor | None] | None,
                     foreach: bool, buffers: Sequence[Tensor | None] | None = None,
-                    momentum: float = 0.0) -> list[Tensor]:
+                    momentum: float = 0.0, take_in: _TakeIn | None = None) -> list[Tensor]:
     """``g + Z`` per tensor (:func:`noisy_gradients`' additive mode). Where ``buffers[i]`` is given, that
-    momentum buffer takes in the noisy gradient instead (``buf.mul_(momentum).add_(g + Z)``, in the noise's
-    pass on the C++ float32 path) and is returned in its place; ``out[i]`` is then not used."""
+    momentum buffer takes in the noisy gradient instead (``buf.mul_(momentum).add_(g + Z)``, or SGD's whole
+    update with ``take_in``, in the noise's pass on the C++ float32 path) and is returned in its place;
+    ``out[i]`` is then not used."""
     noisy = []
     for i, g in enumerate(grads):
         if buffers is not None and buffers[i] is not None:
@@ -196,8 +197,8 @@ def _additive_noisy(grads: Sequence[Tensor], *, noise: str, alpha: float, noise_
     momenta = None if buffers is None else [None if b is None else momentum for b in buffers]
     # sampled tensor by tensor, in order, on both paths (the C++ sampler's tensors in one call, the
     # gradient added in the same pass where it can)
-    fill_noise_batch_(noisy, noise, alpha, noise_scale, [generator_for(generator, g.device) for g in grads],
-                      sampler, addends=grads, foreach=foreach, momenta=momenta)
+    _fill_batch(noisy, noise, alpha, noise_scale, [generator_for(generator, g.device) for g in grads], sampler,
+                addends=grads, foreach=foreach, momenta=momenta, take_in=take_in)
     return noisy
 
 
@@ -456,13 +457,23 @@ def heavy_tailed_directions(
                                       multiplicative=(reference_grads, multiplier, consumable), out=out,
                                       scratch=scratch, update_references=updates, norms=norms, **sgd)
         if noise is not None and noise_mode == "additive" and len(grads) > 0:
-            # plain momentum: an existing float32 CPU buffer takes in its noisy gradient in the noise's pass
-            # (no workspace, one sweep less over memory), with SGD's bits; the rest as below
-            plain = momentum != 0 and dampening == 0 and not nesterov and weight_decay == 0 and not maximize
-            buffers = [b if b is not None and b.shape == g.shape and momentum_in_pass(b, g, sampler) else None
-                       for b, g in zip(momentum_buffer_list, grads, strict=True)] if plain else [None] * len(grads)
+            # momentum without Nesterov: an existing float32 CPU buffer takes in its noisy gradient in the
+            # noise's pass (no workspace, one sweep less over memory), with SGD's bits; the rest as below.
+            # Weight decay and dampening round as torch's add does, which the fill needs to know
+            take_in, rounding = None, _fused_pass()
+            if weight_decay != 0 or dampening != 0 or maximize:
+                take_in = None if rounding is None else _TakeIn([], weight_decay, maximize, dampening, rounding[1])
+            eligible = momentum != 0 and not nesterov and (take_in is not None or (weight_decay == 0 and
+                                                                                   dampening == 0 and not maximize))
+            buffers = [b if b is not None and b.shape == g.shape and momentum_in_pass(
+                           b, g, sampler, p if weight_decay != 0 else None) else None
+                       for b, g, p in zip(momentum_buffer_list, grads, params, strict=True)] if eligible \
+                else [None] * len(grads)
+            if take_in is not None:
+                take_in = take_in._replace(params=[p if b is not None else None for b, p in zip(buffers, params)])
             noisy = _additive_noisy(grads, noise=noise, alpha=alpha, noise_scale=noise_scale, generator=generator,
-                                    sampler=sampler, out=out, foreach=False, buffers=buffers, momentum=momentum)
+                                    sampler=sampler, out=out, foreach=False, buffers=buffers, momentum=momentum,
+                                    take_in=take_in)
             return chained_directions(params, noisy.__getitem__, grads, momentum_buffer_list,
                                       update_references=updates, norms=norms,
                                       taken_in=[b is not None for b in buffers], **sgd)

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -311,24 +311,39 @@ def _fusable_addend(add: Tensor | None, out: Tensor) -> bool:
             and add.is_contiguous() and not add.requires_grad)
 
 
-def momentum_in_pass(buf: Tensor, add: Tensor | None, sampler: str) -> bool:
+def momentum_in_pass(buf: Tensor, add: Tensor | None, sampler: str, param: Tensor | None = None) -> bool:
     """Whether :func:`fill_noise_batch_` takes the noisy gradient into the momentum buffer ``buf`` in the
     float32 fill's pass (``momenta``), with no temporary: a contiguous float32 CPU buffer, the C++ float32
-    path, and an addend it adds in the same pass (or none)."""
+    path, and an addend it adds in the same pass (or none); ``param``: the parameter that weight decay
+    reads there (the same conditions)."""
     return (sampler != "torch" and buf.dtype == torch.float32 and buf.is_cpu and buf.is_contiguous()
             and _core_fill("fill_noise_f32") is not None and _core_fill("fill_noise_many") is not None
-            and (add is None or _fusable_addend(add, buf)))
+            and (add is None or _fusable_addend(add, buf))
+            and (param is None or (param.dtype == torch.float32 and param.is_cpu and param.shape == buf.shape
+                                   and param.is_contiguous())))  # read through a detached view
+
+
+class _TakeIn(NamedTuple):
+    """torch.optim.SGD's options for buffers that take in the noisy gradient in the fill's pass beyond plain
+    momentum: ``params[i]`` for weight decay (None where no buffer), the rounding of torch's add (``fused``,
+    htsgd/torch/_single_tensor.py)."""
+    params: Sequence[Tensor | None]
+    weight_decay: float
+    maximize: bool
+    dampening: float
+    fused: bool
 
 
 def _fill_core_f32(outs: Sequence[Tensor], law: str, alpha: float, scale: float, seeds: Sequence[int],
                    counters: Sequence[int], addends: Sequence[Tensor | None], n_threads: int,
-                   momenta: Sequence[float | None] | None = None) -> None:
+                   momenta: Sequence[float | None] | None = None, take_in: _TakeIn | None = None) -> None:
     """The float32 path for contiguous float32/float16/bfloat16 CPU tensors: ``outs[i] = Z + addends[i]``
     (``addends[i]`` None: ``Z``). Float32 outputs are written in place (an addend that is a contiguous
     float32 tensor of the same size is added in the same pass, the bits of ``Z`` then ``add_``); float16 and
     bfloat16 ones through a float32 scratch buffer, cast with :func:`cast_finite` and then added. Where
     ``momenta[i]`` is a number (a float32 out, its addend fusable or None), ``outs[i] = outs[i] * momenta[i]
-    + (Z + addends[i])`` in the same pass."""
+    + (Z + addends[i])`` in the same pass (SGD's whole update with ``take_in``, its params aligned with
+    ``outs``)."""
     arrays, adds, late = [], [], []
     f32 = torch.float32
     moms = list(momenta) if momenta is not None else [None] * len(outs)
@@ -347,9 +362,15 @@ def _fill_core_f32(outs: Sequence[Tensor], law: str, alpha: float, scale: float,
             arrays.append(scratch.numpy())
             adds.append(None)
             late.append((out, add, scratch))
+    options: dict = {}
+    if take_in is not None:
+        decay = take_in.weight_decay != 0
+        options = {"decay": decay, "weight_decay": float(take_in.weight_decay), "maximize": take_in.maximize,
+                   "one_minus_dampening": float(1 - take_in.dampening), "fused": take_in.fused,
+                   "params": [None if q is None else q.detach().numpy() for q in take_in.params] if decay else None}
     _core_fill("fill_noise_f32")(arrays, law, alpha, scale, list(seeds), list(counters), n_threads,
                                  adds if any(a is not None for a in adds) else None,
-                                 moms if any(m is not None for m in moms) else None)
+                                 moms if any(m is not None for m in moms) else None, **options)
     for out, add, scratch in late:
         if scratch is not None:
             out.copy_(cast_finite(scratch, out.dtype).view(out.shape))
@@ -423,6 +444,18 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
     list of torch.Tensor
         ``outs``.
     """
+    return _fill_batch(outs, law, alpha, scale, generators, sampler, n_threads=n_threads, addends=addends,
+                       foreach=foreach, momenta=momenta)
+
+
+@torch.no_grad()
+def _fill_batch(outs: Sequence[Tensor], law: Law, alpha: float, scale: float, generators: Sequence[torch.Generator],
+                sampler: str = "auto", *, n_threads: int = 0, addends: Sequence[Tensor | None] | None = None,
+                foreach: bool = False, momenta: Sequence[float | None] | None = None,
+                take_in: _TakeIn | None = None) -> list[Tensor]:
+    """:func:`fill_noise_batch_`; with ``take_in``, the buffers of ``momenta`` get torch.optim.SGD's whole
+    update (weight decay, dampening, maximize) in the fill's pass, and every one of them must be able to
+    (:func:`momentum_in_pass`)."""
     check_choice("sampler", sampler, SAMPLERS)
     if len(outs) != len(generators):
         raise ValueError(f"Invalid generators: expected one per tensor ({len(outs)}), got {len(generators)}")
@@ -440,6 +473,8 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
     fill_outs = list(outs)
     for i, (out, add, m) in enumerate(zip(outs, adds, moms, strict=True)):
         if m is not None and not momentum_in_pass(out, add, sampler):
+            if take_in is not None:
+                raise ValueError("SGD options are taken in only where the fill's pass can (momentum_in_pass)")
             # the noisy gradient into a temporary, taken in after the fills
             fill_outs[i] = torch.empty_like(out, memory_format=torch.contiguous_format)
             buffers.append((out, fill_outs[i], float(m)))
@@ -489,7 +524,12 @@ def fill_noise_batch_(outs: Sequence[Tensor], law: Law, alpha: float, scale: flo
     if f64[0]:
         many(f64[0], law, float(alpha), float(scale), f64[1], f64[2], n_threads)
     if f32[0]:
-        _fill_core_f32(f32[0], law, float(alpha), float(scale), f32[1], f32[2], f32[3], n_threads, f32[4])
+        options = None
+        if take_in is not None:  # its params, aligned with the core's float32 tensors
+            where = {id(t): q for t, q in zip(outs, take_in.params, strict=True)}
+            options = take_in._replace(params=[where.get(id(t)) for t in f32[0]])
+        _fill_core_f32(f32[0], law, float(alpha), float(scale), f32[1], f32[2], f32[3], n_threads, f32[4],
+                       options)
     if foreach and late:
         groups: dict[tuple, tuple[list[Tensor], list[Tensor]]] = {}
         for out, add in late:
