@@ -460,17 +460,15 @@ def heavy_tailed_directions(
             # momentum without Nesterov: an existing float32 CPU buffer takes in its noisy gradient in the
             # noise's pass (no workspace, one sweep less over memory), with SGD's bits; the rest as below.
             # Weight decay and dampening round as torch's add does, which the fill needs to know
-            take_in, rounding = None, _fused_pass()
-            if weight_decay != 0 or dampening != 0 or maximize:
-                take_in = None if rounding is None else _TakeIn([], weight_decay, maximize, dampening, rounding[1])
-            eligible = momentum != 0 and not nesterov and (take_in is not None or (weight_decay == 0 and
-                                                                                   dampening == 0 and not maximize))
+            rounding = _fused_pass()
+            options = weight_decay != 0 or dampening != 0 or maximize  # beyond plain momentum
+            eligible = momentum != 0 and not nesterov and (not options or rounding is not None)
             buffers = [b if b is not None and b.shape == g.shape and momentum_in_pass(
                            b, g, sampler, p if weight_decay != 0 else None) else None
                        for b, g, p in zip(momentum_buffer_list, grads, params, strict=True)] if eligible \
                 else [None] * len(grads)
-            if take_in is not None:
-                take_in = take_in._replace(params=[p if b is not None else None for b, p in zip(buffers, params)])
+            take_in = _TakeIn([p if b is not None else None for b, p in zip(buffers, params)], weight_decay,
+                              maximize, dampening, rounding[1]) if eligible and options else None
             noisy = _additive_noisy(grads, noise=noise, alpha=alpha, noise_scale=noise_scale, generator=generator,
                                     sampler=sampler, out=out, foreach=False, buffers=buffers, momentum=momentum,
                                     take_in=take_in)

@@ -79,7 +79,8 @@ def _array(t: Tensor | None):
     return None if t is None else t.detach().numpy()
 
 
-def _fused_direction(i: int, param: Tensor, grad: Tensor, momentum_buffer_list: list[Tensor | None], *,
+def _fused_direction(i: int, param: Tensor, grad: Tensor, momentum_buffer_list: list[Tensor | None],
+                     found: tuple[Callable, bool] | None, *,
                      ref: Tensor | None = None, z: Tensor | None = None, noisy: Tensor | None = None,
                      consumable: bool = False, out: Callable[[], Tensor | None] | None = None,
                      update_weight: float | None = None, weight_decay: float, momentum: float, dampening: float,
@@ -89,7 +90,9 @@ def _fused_direction(i: int, param: Tensor, grad: Tensor, momentum_buffer_list: 
     the additive mode's ``noisy`` gradient; None where the pass does not apply and torch's operations run:
     another dtype or device, the first step of a momentum buffer, a consumed reference that is also a
     moving average. ``out``: a workspace for a direction that is not the momentum buffer (called only then:
-    it allocates)."""
+    it allocates). ``found``: :func:`_fused_pass`'s answer."""
+    if found is None:
+        return None
     buf = momentum_buffer_list[i] if momentum != 0 else None
     if (momentum != 0 and buf is None) or (update_weight is not None and consumable):
         return None
@@ -99,9 +102,6 @@ def _fused_direction(i: int, param: Tensor, grad: Tensor, momentum_buffer_list: 
     if buf is not None and (buf.shape != grad.shape or not _plain_f32(buf)):
         return None
     if weight_decay != 0 and (param.shape != grad.shape or not _plain_f32(param)):
-        return None
-    found = _fused_pass()
-    if found is None:
         return None
     kernel, fused = found
     target = None
@@ -181,60 +181,45 @@ def chained_directions(
     temporary = momentum != 0 and scratch is not None  # the noisy gradient is read by the momentum only
     largest = max((g.numel() for g in grads), default=0)
     cast: dict[tuple, Tensor] = {}
+    found = _fused_pass()  # once per call: the C++ pass and torch's rounding, or None
     directions = []
     for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
         update = update_references is not None and update_references[1][i]
+        d = None  # the direction when a C++ pass (or the noise's fill) computed it, moving average included
         if multiplicative is not None:
             refs, z, consumable = multiplicative
             ref = refs[i]
-            fused = None
-            if ref is not None and (not update or update_references[0][i] is ref):  # type: ignore[index]
+            noisy = grad
+            if ref is not None:
                 key = (grad.device, grad.dtype)
                 if key not in cast:
                     cast[key] = cast_finite(z.to(grad.device), grad.dtype)
-                fused = _fused_direction(
-                    i, param, grad, momentum_buffer_list, ref=ref, z=cast[key], consumable=consumable[i],
-                    out=(lambda: out[i]) if out is not None else None,  # type: ignore[index,misc]
-                    update_weight=update_references[2] if update else None,  # type: ignore[index]
-                    **sgd)
-            if fused is not None:
-                if norms is not None:
-                    norms.append(tensor_norms([fused])[0])
-                directions.append(fused)
-                continue
-            if ref is None:
-                noisy = grad
-            else:
-                key = (grad.device, grad.dtype)
-                if key not in cast:
-                    cast[key] = cast_finite(z.to(grad.device), grad.dtype)
-                if temporary:
-                    noisy = torch.lerp(ref, grad, cast[key], out=_scratch_like(scratch, grad, largest))
-                elif consumable[i]:
-                    noisy = ref.lerp_(grad, cast[key])
-                elif out is not None and out[i] is not None:
-                    noisy = torch.lerp(ref, grad, cast[key], out=out[i])
-                else:
-                    noisy = torch.lerp(ref, grad, cast[key])
+                if not update or update_references[0][i] is ref:  # type: ignore[index]
+                    d = _fused_direction(
+                        i, param, grad, momentum_buffer_list, found, ref=ref, z=cast[key], consumable=consumable[i],
+                        out=(lambda: out[i]) if out is not None else None,  # type: ignore[index,misc]
+                        update_weight=update_references[2] if update else None,  # type: ignore[index]
+                        **sgd)
+                if d is None:
+                    if temporary:
+                        noisy = torch.lerp(ref, grad, cast[key], out=_scratch_like(scratch, grad, largest))
+                    elif consumable[i]:
+                        noisy = ref.lerp_(grad, cast[key])
+                    elif out is not None and out[i] is not None:
+                        noisy = torch.lerp(ref, grad, cast[key], out=out[i])
+                    else:
+                        noisy = torch.lerp(ref, grad, cast[key])
         elif taken_in is not None and taken_in[i]:
             d = noisy_of(i)  # type: ignore[misc]
-            if norms is not None:
-                norms.append(tensor_norms([d])[0])
-            directions.append(d)
-            continue
         else:
             noisy = grad if noisy_of is None else noisy_of(i)
             if noisy is not grad and (momentum != 0 or weight_decay != 0 or maximize):  # additive noise
-                fused = _fused_direction(i, param, grad, momentum_buffer_list, noisy=noisy, **sgd)
-                if fused is not None:
-                    if norms is not None:
-                        norms.append(tensor_norms([fused])[0])
-                    directions.append(fused)
-                    continue
-        d = single_direction(i, param, noisy, momentum_buffer_list, weight_decay=weight_decay,
-                             momentum=momentum, dampening=dampening, nesterov=nesterov, maximize=maximize)
-        if update:
-            update_references[0][i].lerp_(grad, update_references[2])  # type: ignore[union-attr]
+                d = _fused_direction(i, param, grad, momentum_buffer_list, found, noisy=noisy, **sgd)
+        if d is None:  # torch's operations
+            d = single_direction(i, param, noisy, momentum_buffer_list, weight_decay=weight_decay,
+                                 momentum=momentum, dampening=dampening, nesterov=nesterov, maximize=maximize)
+            if update:
+                update_references[0][i].lerp_(grad, update_references[2])  # type: ignore[union-attr]
         if norms is not None:
             norms.append(tensor_norms([d])[0])
         directions.append(d)

@@ -469,6 +469,7 @@ def _fill_batch(outs: Sequence[Tensor], law: Law, alpha: float, scale: float, ge
     moms: list[float | None] = [None if m is None else check_interval("momenta", m, -math.inf, math.inf,
                                                                       lo_open=True, hi_open=True)
                                 for m in momenta] if momenta is not None else [None] * len(outs)
+    prms = list(take_in.params) if take_in is not None else [None] * len(outs)  # read by weight decay
     buffers: list[tuple[Tensor, Tensor, float]] = []  # (buffer, temporary noisy gradient, momentum)
     fill_outs = list(outs)
     for i, (out, add, m) in enumerate(zip(outs, adds, moms, strict=True)):
@@ -480,9 +481,9 @@ def _fill_batch(outs: Sequence[Tensor], law: Law, alpha: float, scale: float, ge
             buffers.append((out, fill_outs[i], float(m)))
             moms[i] = None
     f64: tuple[list, list, list] = ([], [], [])
-    f32: tuple[list, list, list, list, list] = ([], [], [], [], [])
+    f32: tuple[list, list, list, list, list, list] = ([], [], [], [], [], [])
     late: list[tuple[Tensor, Tensor]] = []  # (out, addend) pairs added after the fills
-    pending: list[tuple[Tensor, Tensor | None, float | None]] = []  # core tensors of one generator, seeds not drawn
+    pending: list[tuple] = []  # (out, addend, momentum, param): core tensors of one generator, seeds not drawn
     pending_generator: list[torch.Generator] = []
 
     def draw_pending() -> None:
@@ -492,7 +493,7 @@ def _fill_batch(outs: Sequence[Tensor], law: Law, alpha: float, scale: float, ge
             return
         seeds = torch.randint(0, _SEED_BOUND, (2 * len(pending),), generator=pending_generator[0],
                               dtype=torch.int64).tolist()
-        for j, (out, add, m) in enumerate(pending):
+        for j, (out, add, m, q) in enumerate(pending):
             key, counter = seeds[2 * j], seeds[2 * j + 1]
             if out.dtype == torch.float64 or not has_f32:
                 for lst, v in zip(f64, (out.view(-1).numpy(), key, counter), strict=True):
@@ -500,20 +501,20 @@ def _fill_batch(outs: Sequence[Tensor], law: Law, alpha: float, scale: float, ge
                 if add is not None:
                     late.append((out, add))
             else:
-                for lst, v in zip(f32, (out, key, counter, add, m), strict=True):
+                for lst, v in zip(f32, (out, key, counter, add, m, q), strict=True):
                     lst.append(v)
         pending.clear()
         pending_generator.clear()
 
     checked = False
-    for out, generator, add, m in zip(fill_outs, generators, adds, moms, strict=True):
+    for out, generator, add, m, q in zip(fill_outs, generators, adds, moms, prms, strict=True):
         if many is not None and _use_core(out, sampler, dtypes):
             if not checked:
                 check_law(law, alpha, scale)
                 checked = True
             if pending_generator and pending_generator[0] is not generator:
                 draw_pending()
-            pending.append((out, add, m))
+            pending.append((out, add, m, q))
             pending_generator[:] = [generator]
         else:
             draw_pending()  # the draws stay in tensor order
@@ -524,12 +525,8 @@ def _fill_batch(outs: Sequence[Tensor], law: Law, alpha: float, scale: float, ge
     if f64[0]:
         many(f64[0], law, float(alpha), float(scale), f64[1], f64[2], n_threads)
     if f32[0]:
-        options = None
-        if take_in is not None:  # its params, aligned with the core's float32 tensors
-            where = {id(t): q for t, q in zip(outs, take_in.params, strict=True)}
-            options = take_in._replace(params=[where.get(id(t)) for t in f32[0]])
         _fill_core_f32(f32[0], law, float(alpha), float(scale), f32[1], f32[2], f32[3], n_threads, f32[4],
-                       options)
+                       None if take_in is None else take_in._replace(params=f32[5]))
     if foreach and late:
         groups: dict[tuple, tuple[list[Tensor], list[Tensor]]] = {}
         for out, add in late:
