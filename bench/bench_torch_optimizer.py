@@ -4,9 +4,10 @@
     python bench/bench_torch_optimizer.py --device cuda --sync-debug error --kernels   # where a GPU is available
     python bench/bench_torch_optimizer.py --threads 2 --profile   # plus a per-stage profile of one step
 
-Every optimizer uses momentum 0.9 (``--momentum``) and no weight decay (``--weight-decay``). "float64 variates (0.2.0 path)" is the additive step with
-the core sampler's float32 path hidden: float64 variates rounded to float32 and a separate add of the
-gradient, as htsgd 0.2.0 did (the "before" of the float32 path, in the same run).
+Every optimizer uses momentum 0.9 (``--momentum``) and no weight decay (``--weight-decay``). "float64 variates
+(0.2.0 path)" is the additive step with the core sampler's float32 path hidden: float64 variates rounded to
+float32 and a separate add of the gradient, as htsgd 0.2.0 did (the "before" of the float32 path, in the
+same run).
 
 All variants are timed side by side, interleaved round by round (the machine is shared and noisy), and
 every ratio is taken within a round against "SGD + clip_grad_norm_" of the same round; the table shows
@@ -259,7 +260,7 @@ def profile_multiplicative(ps: list[torch.Tensor], lr: float, b: float, momentum
 
 
 def count_kernels(steps: dict, prepare, device: str) -> None:
-    """Kernels launched and host (CPU) time spent by one call of each step, from torch.profiler: on a GPU a
+    """Kernels launched by one call of each step and their time on the GPU, from torch.profiler: on a GPU a
     5M-parameter step is bound by the host's launches, not by memory traffic."""
     from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
     print("kernels per step (torch.profiler, one step each after the timed rounds)")

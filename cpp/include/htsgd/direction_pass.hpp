@@ -9,7 +9,8 @@
 //   d = n + m buf  (Nesterov), else buf (momentum), else n           n.add(buf, alpha=m)
 //   r = lerp(r, g, w)                        if asked (the moving average of the multiplicative mode)
 // Stage by stage torch reads and writes every operand once per operation (and allocates the results of
-// add and lerp); here each operand comes from memory once, and the stages run over blocks that stay in L1.
+// add and lerp); here each operand comes from memory once: momentum without Nesterov in one loop per
+// element, the other cases as stages over blocks that stay in L1.
 //
 // The bits are torch's own. torch computes lerp(a, b, t) as t (b - a) + a for |t| < 0.5 and as
 // (t - 1) (b - a) + b otherwise, and a.add(b, alpha) as alpha b + a, each product and sum rounded once (a
@@ -44,7 +45,26 @@ struct DirectionPass {
   bool decay = false, maximize = false, nesterov = false, update_ref = false, fused = true;
 };
 
+// SGD's update of the momentum buffer `buf` (n elements) from the noisy gradient `noisy`, with the options
+// of `sgd` (a buffer taking in the additive noise in the fill's pass, law_lanes_f32.hpp).
+inline DirectionPass take_in_pass(const DirectionPass& sgd, const float* noisy, float* buf, const float* param,
+                                  std::size_t n) {
+  DirectionPass p = sgd;
+  p.n = n, p.noisy = noisy, p.buf = buf, p.param = param, p.ref = nullptr, p.out = nullptr;
+  return p;
+}
+
 namespace detail {
+// The loop-invariant scalars of a pass, formed as torch forms them: each lerp's coefficient and base choice
+// (|t| < 0.5: t and the start, else t - 1 and the end) and the sign of maximize.
+struct PassScalars {
+  bool z_small, w_small;
+  float cz, cw, sign;
+  explicit PassScalars(const DirectionPass& p)
+      : z_small(std::fabs(p.z) < 0.5f), w_small(std::fabs(p.weight) < 0.5f),
+        cz(z_small ? p.z : p.z - 1.0f), cw(w_small ? p.weight : p.weight - 1.0f), sign(p.maximize ? -1.0f : 1.0f) {}
+};
+
 // a * b + c as torch rounds it: once (Fused: the FMA instruction on AVX2/AVX-512, glibc's correctly rounded
 // fmaf on the baseline; every ISA the same bits) or twice (the core is compiled with -ffp-contract=off).
 template <bool Fused>
@@ -57,9 +77,9 @@ HTSGD_INLINE float mul_add_torch(float a, float b, float c) {
 // faster than the staged form below, which moves the noisy gradient through L1).
 template <bool Fused, bool Ref, bool Decay, bool Update>
 HTSGD_INLINE void momentum_range(const DirectionPass& p, std::size_t begin, std::size_t end) {
-  const bool z_small = std::fabs(p.z) < 0.5f, w_small = std::fabs(p.weight) < 0.5f;
-  const float cz = z_small ? p.z : p.z - 1.0f, cw = w_small ? p.weight : p.weight - 1.0f;
-  const float sign = p.maximize ? -1.0f : 1.0f, alpha = p.alpha, m = p.momentum, wd = p.weight_decay;
+  const PassScalars k(p);
+  const bool z_small = k.z_small, w_small = k.w_small;
+  const float cz = k.cz, cw = k.cw, sign = k.sign, alpha = p.alpha, m = p.momentum, wd = p.weight_decay;
   const float* g = p.grad;
   float* bb = p.buf;
   for (std::size_t i = begin; i < end; ++i) {
@@ -96,9 +116,9 @@ HTSGD_INLINE void direction_range(const DirectionPass& p, std::size_t begin, std
   }
   constexpr std::size_t kBlock = 1024;
   alignas(64) float n[kBlock];
-  const bool z_small = std::fabs(p.z) < 0.5f, w_small = std::fabs(p.weight) < 0.5f;
-  const float cz = z_small ? p.z : p.z - 1.0f, cw = w_small ? p.weight : p.weight - 1.0f;
-  const float sign = p.maximize ? -1.0f : 1.0f, alpha = p.alpha, m = p.momentum, wd = p.weight_decay;
+  const PassScalars k(p);
+  const bool z_small = k.z_small, w_small = k.w_small;
+  const float cz = k.cz, cw = k.cw, sign = k.sign, alpha = p.alpha, m = p.momentum, wd = p.weight_decay;
   for (std::size_t b0 = begin; b0 < end; b0 += kBlock) {
     const std::size_t len = std::min(kBlock, end - b0);
     const float* g = p.grad + b0;

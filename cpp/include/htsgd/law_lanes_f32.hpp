@@ -259,8 +259,7 @@ HTSGD_INLINE void fill_chunk_f32_sgd(const LawF32& law, Key key, std::uint64_t b
       if (add)
         for (std::size_t j = 0; j < len; ++j) noisy[j] = add[i + j] + noisy[j];
     }
-    DirectionPass p = sgd;
-    p.noisy = noisy, p.buf = out + i, p.param = param ? param + i : nullptr, p.ref = nullptr, p.out = nullptr;
+    const DirectionPass p = take_in_pass(sgd, noisy, out + i, param ? param + i : nullptr, len);
     ::htsgd::detail::DirectionRange::run<M / 2>(&p, 0, len);
   }
 }
@@ -329,18 +328,16 @@ inline void fill_noise_f32_many(const NoiseLaw& noise, const std::vector<FillTar
       const Chunk& ch = chunks[static_cast<std::size_t>(c)];
       const FillTargetF32& t = targets[ch.target];
       if (!t.add && !t.accumulate) continue;
-      const float* z = t.accumulate ? scratch[ch.target].data() : t.out;
       const std::size_t end = std::min(t.n, ch.begin + kFillChunk);
       if (t.accumulate && t.sgd) {  // the noisy gradient in the scratch array, then SGD's update
         float* v = scratch[ch.target].data();
         if (t.add)
           for (std::size_t i = ch.begin; i < end; ++i) v[i] = t.add[i] + v[i];
-        DirectionPass p = *t.sgd;
-        p.noisy = v + ch.begin, p.buf = t.out + ch.begin, p.param = t.param ? t.param + ch.begin : nullptr;
-        p.ref = nullptr, p.out = nullptr, p.n = end - ch.begin;
-        direction_pass(p, 1);
+        direction_pass(take_in_pass(*t.sgd, v + ch.begin, t.out + ch.begin,
+                                    t.param ? t.param + ch.begin : nullptr, end - ch.begin), 1);
         continue;
       }
+      const float* z = t.accumulate ? scratch[ch.target].data() : t.out;
       for (std::size_t i = ch.begin; i < end; ++i) {
         const float noisy = t.add ? t.add[i] + z[i] : z[i];
         t.out[i] = t.accumulate ? t.out[i] * t.momentum + noisy : noisy;
@@ -372,12 +369,9 @@ inline void fill_noise_f32_many(const NoiseLaw& noise, const std::vector<FillTar
       float& o = t.out[ch.begin + i];
       if (!t.sgd) o = t.accumulate ? o * t.momentum + noisy[i] : noisy[i];
     }
-    if (t.accumulate && t.sgd) {
-      DirectionPass p = *t.sgd;
-      p.noisy = noisy.data(), p.buf = t.out + ch.begin, p.param = t.param ? t.param + ch.begin : nullptr;
-      p.ref = nullptr, p.out = nullptr, p.n = count;
-      direction_pass(p, 1);
-    }
+    if (t.accumulate && t.sgd)
+      direction_pass(take_in_pass(*t.sgd, noisy.data(), t.out + ch.begin, t.param ? t.param + ch.begin : nullptr,
+                                  count), 1);
 #endif
   }
 }
